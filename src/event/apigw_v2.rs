@@ -1,0 +1,67 @@
+//! API Gateway HTTP API events (payload format 2.0) and Lambda Function URL
+//! events, which share the shape, to app requests and back. Does no I/O.
+//!
+//! Request: `rawPath` and `rawQueryString` verbatim, method from
+//! `requestContext.http.method`, `cookies` joined with `; ` into one `cookie`
+//! header (decisions.md #14). Response: `headers` with repeated values joined
+//! by `, ` (decisions.md #5), every `Set-Cookie` in `cookies`.
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use ureq::http::header::{self, HeaderValue};
+
+use super::body::push_body;
+use super::{
+    Error, Fields, Parts, SetCookie, Str, header_text, merge_headers, method, optional_path, parse_field, push_joined_headers,
+    push_status, push_str, uri,
+};
+use crate::app::AppResponse;
+
+#[derive(Deserialize)]
+struct Context<'a> {
+    #[serde(borrow)]
+    http: Http<'a>,
+}
+
+#[derive(Deserialize)]
+struct Http<'a> {
+    #[serde(borrow)]
+    method: Option<&'a RawValue>,
+}
+
+pub(super) fn to_request<'a>(f: &Fields<'a>) -> Result<Parts<'a>, Error> {
+    let context = f.request_context.map_or("{}", RawValue::get);
+    let context: Context = serde_json::from_str(context).map_err(|e| Error::event("requestContext.http", e.to_string()))?;
+    let raw_query: Option<Str> = parse_field("rawQueryString", f.raw_query)?;
+    let mut headers = merge_headers(f.headers, None)?;
+    let cookies: Option<Vec<Str>> = parse_field("cookies", f.cookies)?;
+    if let Some(cookies) = cookies.filter(|c| !c.is_empty()) {
+        let joined = cookies.iter().map(|c| &**c).collect::<Vec<_>>().join("; ");
+        let value = HeaderValue::from_str(&joined).map_err(|_| Error::event("cookies", "contains a control character"))?;
+        headers.insert(header::COOKIE, value);
+    }
+    Ok(Parts {
+        method: method("requestContext.http.method", context.http.method)?,
+        path: optional_path("rawPath", f.raw_path)?,
+        query: raw_query.map(|q| uri::encode_query(&q)).unwrap_or_default(),
+        headers,
+    })
+}
+
+pub(super) fn from_response(resp: &AppResponse) -> Vec<u8> {
+    let mut out = Vec::with_capacity(resp.body.len() / 3 * 4 + 512);
+    push_status(&mut out, resp.status);
+    out.extend_from_slice(b",\"headers\":");
+    push_joined_headers(&mut out, &resp.headers, SetCookie::Omit);
+    out.extend_from_slice(b",\"multiValueHeaders\":{},");
+    push_body(&mut out, &resp.headers, &resp.body);
+    out.extend_from_slice(b",\"cookies\":[");
+    for (i, cookie) in resp.headers.get_all(header::SET_COOKIE).iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        push_str(&mut out, &header_text(cookie));
+    }
+    out.extend_from_slice(b"]}");
+    out
+}

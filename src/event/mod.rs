@@ -1,0 +1,553 @@
+//! Turns an invocation into the app's HTTP request, and the app's answer into
+//! the JSON Lambda expects. Everything here is pure: no I/O, no clock.
+//!
+//! Detection reads a few discriminating keys in a fixed order and parses
+//! nothing else, so a malformed HTTP event is an error naming its field, not
+//! a pass-through (decisions.md #2). Each source has its own file with both
+//! directions side by side.
+
+mod alb;
+mod apigw_v1;
+mod apigw_v2;
+pub mod body;
+mod pass_through;
+pub mod uri;
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde_json::value::RawValue;
+use ureq::http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use ureq::http::Method;
+
+use crate::app::{AppRequest, AppResponse};
+use crate::config::Config;
+use crate::error::Error;
+use crate::runtime::Invocation;
+
+/// Where an event came from, which decides the shape of the answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// API Gateway REST API, and HTTP API with payload format 1.0.
+    ApiGwV1,
+    /// API Gateway HTTP API payload format 2.0, and Lambda Function URLs.
+    ApiGwV2,
+    /// Application Load Balancer, with or without multi-value headers.
+    Alb { multi_value: bool },
+    /// Anything else (SQS, S3, WebSocket, authorizers...): POSTed as is.
+    PassThrough,
+}
+
+/// Lambda's limit for a buffered response payload, in bytes; Lambda reports
+/// "payload size exceeded maximum allowed payload size (6291556 bytes)".
+pub const MAX_RESPONSE: usize = 6_291_556;
+
+/// The top-level keys any source uses, each kept raw until its source is known.
+#[derive(Deserialize, Default)]
+struct Fields<'a> {
+    #[serde(rename = "httpMethod", borrow)]
+    http_method: Option<&'a RawValue>,
+    #[serde(rename = "requestContext", borrow)]
+    request_context: Option<&'a RawValue>,
+    #[serde(rename = "type", borrow)]
+    kind: Option<&'a RawValue>,
+    #[serde(rename = "methodArn", borrow)]
+    method_arn: Option<&'a RawValue>,
+    #[serde(rename = "routeArn", borrow)]
+    route_arn: Option<&'a RawValue>,
+    #[serde(borrow)]
+    path: Option<&'a RawValue>,
+    #[serde(rename = "rawPath", borrow)]
+    raw_path: Option<&'a RawValue>,
+    #[serde(rename = "rawQueryString", borrow)]
+    raw_query: Option<&'a RawValue>,
+    #[serde(borrow)]
+    headers: Option<&'a RawValue>,
+    #[serde(rename = "multiValueHeaders", borrow)]
+    multi_headers: Option<&'a RawValue>,
+    #[serde(rename = "queryStringParameters", borrow)]
+    query: Option<&'a RawValue>,
+    #[serde(rename = "multiValueQueryStringParameters", borrow)]
+    multi_query: Option<&'a RawValue>,
+    #[serde(borrow)]
+    cookies: Option<&'a RawValue>,
+    #[serde(borrow)]
+    body: Option<&'a RawValue>,
+    #[serde(rename = "isBase64Encoded", borrow)]
+    is_base64: Option<&'a RawValue>,
+}
+
+/// The keys of `requestContext` that tell the sources apart.
+#[derive(Deserialize, Default)]
+struct ContextKeys<'a> {
+    #[serde(borrow)]
+    http: Option<&'a RawValue>,
+    #[serde(borrow)]
+    elb: Option<&'a RawValue>,
+    #[serde(rename = "connectionId", borrow)]
+    connection_id: Option<&'a RawValue>,
+}
+
+/// The parts of an HTTP event each source file produces.
+struct Parts<'a> {
+    method: Method,
+    /// The raw path, as the event has it.
+    path: Cow<'a, str>,
+    /// The query, already encoded for a request target (no leading `?`).
+    query: String,
+    headers: HeaderMap,
+}
+
+/// Decodes an invocation into the request for the app.
+pub fn decode<'a>(inv: &'a Invocation, cfg: &Config) -> Result<(Source, AppRequest<'a>), Error> {
+    let payload = inv.payload.as_slice();
+    let first = payload.iter().find(|b| !b.is_ascii_whitespace());
+    let fields: Fields = if first == Some(&b'{') {
+        serde_json::from_slice(payload).map_err(invalid_json)?
+    } else {
+        // Arrays, strings, numbers and null are valid events of no HTTP shape.
+        serde_json::from_slice::<de::IgnoredAny>(payload).map_err(invalid_json)?;
+        Fields::default()
+    };
+    let source = detect(&fields)?;
+    let (parts, body) = match source {
+        Source::ApiGwV1 => (apigw_v1::to_request(&fields)?, body::decode_request(fields.body, fields.is_base64)?),
+        Source::ApiGwV2 => (apigw_v2::to_request(&fields)?, body::decode_request(fields.body, fields.is_base64)?),
+        Source::Alb { .. } => (alb::to_request(&fields)?, body::decode_request(fields.body, fields.is_base64)?),
+        Source::PassThrough => (pass_through::to_request(cfg), Cow::Borrowed(payload)),
+    };
+    let Parts { method, path, query, mut headers } = parts;
+    let (path, context) = match (source, fields.request_context) {
+        (Source::PassThrough, _) | (_, None) => (&*path, Cow::Borrowed("null")),
+        (_, Some(raw)) => (remove_base_path(&path, cfg.remove_base_path.as_deref()), compact_json(raw.get())),
+    };
+    let uri = uri::target(&cfg.app, path, &query)?;
+    inject(&mut headers, inv, cfg, &context)?;
+    Ok((source, AppRequest { method, uri, headers, body }))
+}
+
+/// Encodes the app's answer as the Lambda result for `source`.
+pub fn encode(source: Source, resp: AppResponse) -> Result<Vec<u8>, Error> {
+    let out = match source {
+        Source::ApiGwV1 => apigw_v1::from_response(&resp),
+        Source::ApiGwV2 => apigw_v2::from_response(&resp),
+        Source::Alb { multi_value } => alb::from_response(&resp, multi_value),
+        Source::PassThrough => pass_through::from_response(resp),
+    };
+    if out.len() > MAX_RESPONSE {
+        return Err(Error::TooLarge { limit: MAX_RESPONSE });
+    }
+    Ok(out)
+}
+
+/// Tells the sources apart (decisions.md #2).
+fn detect(f: &Fields) -> Result<Source, Error> {
+    // Authorizers answer with a policy, which only a pass-through result can carry.
+    let kind = f.kind.and_then(|k| serde_json::from_str::<&str>(k.get()).ok());
+    if matches!(kind, Some("REQUEST" | "TOKEN")) && (f.method_arn.is_some() || f.route_arn.is_some()) {
+        return Ok(Source::PassThrough);
+    }
+    let Some(context) = f.request_context else {
+        return Ok(Source::PassThrough);
+    };
+    let keys = if context.get().starts_with('{') {
+        serde_json::from_str::<ContextKeys>(context.get()).map_err(|e| Error::event("requestContext", e.to_string()))?
+    } else {
+        ContextKeys::default()
+    };
+    if keys.connection_id.is_some() {
+        return Ok(Source::PassThrough); // WebSocket: not an HTTP request.
+    }
+    if keys.http.is_some() {
+        return Ok(Source::ApiGwV2);
+    }
+    if keys.elb.is_some() {
+        return Ok(Source::Alb { multi_value: f.multi_headers.is_some() });
+    }
+    if f.http_method.is_some() {
+        if !context.get().starts_with('{') {
+            return Err(Error::event("requestContext", "expected an object"));
+        }
+        return Ok(Source::ApiGwV1);
+    }
+    Ok(Source::PassThrough)
+}
+
+fn invalid_json(e: serde_json::Error) -> Error {
+    Error::event("(payload)", format!("not valid JSON: {e}"))
+}
+
+/// Segment-aware, strips once (decisions.md #8): `/api` turns `/api/x` into
+/// `/x` and `/api` into `/`, and leaves `/apiv2/x` alone.
+pub fn remove_base_path<'p>(path: &'p str, base: Option<&str>) -> &'p str {
+    let Some(base) = base else { return path };
+    match path.strip_prefix(base) {
+        Some("") => "/",
+        Some(rest) if rest.starts_with('/') => rest,
+        _ => path,
+    }
+}
+
+/// Adds the headers every HTTP request carries, replacing the event's own
+/// copies, then applies `AWS_LWA_AUTHORIZATION_SOURCE`.
+fn inject(headers: &mut HeaderMap, inv: &Invocation, cfg: &Config, request_context: &str) -> Result<(), Error> {
+    // ureq frames the body by these; the real length is set when sending (decisions.md #7).
+    headers.remove(header::CONTENT_LENGTH);
+    headers.remove(header::TRANSFER_ENCODING);
+    // One Host, and ureq needs it (and Authorization) to be visible ASCII.
+    for name in [header::HOST, header::AUTHORIZATION] {
+        let mut values = headers.get_all(&name).iter();
+        if let Some(first) = values.next() {
+            let first = first.clone();
+            if values.next().is_some() {
+                headers.insert(&name, first.clone());
+            }
+            if first.to_str().is_err() {
+                return Err(Error::event(format!("headers.{name}"), "only visible ASCII characters are allowed"));
+            }
+        }
+    }
+    headers.insert("x-amzn-request-context", header_value("requestContext", request_context.as_bytes())?);
+    headers.insert("x-amzn-lambda-context", header_value("(lambda context)", &lambda_context(inv, &cfg.env_config))?);
+    if let Some(trace) = inv.trace_id.as_deref() {
+        headers.insert("x-amzn-trace-id", header_value("Lambda-Runtime-Trace-Id", trace.as_bytes())?);
+    }
+    if let Some(tenant) = inv.tenant_id.as_deref() {
+        headers.insert("x-amz-tenant-id", header_value("Lambda-Runtime-Aws-Tenant-Id", tenant.as_bytes())?);
+    }
+    if let Some(source) = &cfg.authorization_source {
+        authorization_from(headers, source);
+    }
+    Ok(())
+}
+
+/// Moves the first value of `source` to `authorization`, as upstream does.
+fn authorization_from(headers: &mut HeaderMap, source: &HeaderName) {
+    let first = match headers.entry(source) {
+        header::Entry::Occupied(e) => e.remove_entry_mult().1.next(),
+        header::Entry::Vacant(_) => {
+            log::warn!("{source:?} header not found in request headers");
+            return;
+        }
+    };
+    if let Some(first) = first {
+        headers.insert(header::AUTHORIZATION, first);
+    }
+}
+
+/// `x-amzn-lambda-context`: snake_case keys in upstream's order.
+fn lambda_context(inv: &Invocation, env_config: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256 + env_config.len());
+    out.extend_from_slice(b"{\"request_id\":");
+    push_str(&mut out, &inv.id);
+    out.extend_from_slice(b",\"deadline\":");
+    out.extend_from_slice(inv.deadline_ms.unwrap_or(0).to_string().as_bytes());
+    out.extend_from_slice(b",\"invoked_function_arn\":");
+    push_str(&mut out, &inv.function_arn);
+    out.extend_from_slice(b",\"xray_trace_id\":");
+    push_opt_str(&mut out, inv.trace_id.as_deref());
+    out.extend_from_slice(b",\"client_context\":");
+    out.extend_from_slice(json_header(inv.client_context.as_deref()).as_bytes());
+    out.extend_from_slice(b",\"identity\":");
+    out.extend_from_slice(json_header(inv.identity.as_deref()).as_bytes());
+    out.extend_from_slice(b",\"tenant_id\":");
+    push_opt_str(&mut out, inv.tenant_id.as_deref());
+    out.extend_from_slice(b",\"env_config\":");
+    out.extend_from_slice(env_config.as_bytes());
+    out.push(b'}');
+    out
+}
+
+/// A Runtime API header that should hold JSON: kept verbatim when it does,
+/// decoded first when it is base64 of JSON (as local emulators send the
+/// client context), otherwise `null`.
+fn json_header(value: Option<&str>) -> Cow<'_, str> {
+    let Some(value) = value else { return Cow::Borrowed("null") };
+    if serde_json::from_str::<&RawValue>(value).is_ok() {
+        return compact_json(value);
+    }
+    let decoded = body::decode_base64(value.trim()).ok().and_then(|b| String::from_utf8(b).ok());
+    match decoded {
+        Some(text) if serde_json::from_str::<&RawValue>(&text).is_ok() => Cow::Owned(compact_json(&text).into_owned()),
+        _ => Cow::Borrowed("null"),
+    }
+}
+
+/// Valid JSON text without insignificant whitespace, and with DEL escaped, so
+/// that it is a valid header value with the event's content and key order
+/// unchanged (decisions.md #13; DEL: upstream #732).
+pub fn compact_json(raw: &str) -> Cow<'_, str> {
+    let needs_work = raw.bytes().any(|b| b.is_ascii_whitespace() || b == 0x7f);
+    if !needs_work {
+        return Cow::Borrowed(raw);
+    }
+    let mut out = String::with_capacity(raw.len());
+    let (mut in_string, mut escaped) = (false, false);
+    for c in raw.chars() {
+        if in_string {
+            if c == '\u{7f}' {
+                out.push_str("\\u007f");
+                continue;
+            }
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+        } else if c.is_ascii_whitespace() {
+            continue;
+        } else if c == '"' {
+            in_string = true;
+        }
+        out.push(c);
+    }
+    Cow::Owned(out)
+}
+
+fn header_value(field: &str, value: &[u8]) -> Result<HeaderValue, Error> {
+    HeaderValue::from_bytes(value).map_err(|_| Error::event(field, "contains a control character"))
+}
+
+/// Appends one event header, naming it in the error when it is invalid.
+fn append_header(headers: &mut HeaderMap, field: &str, name: &str, value: &str) -> Result<(), Error> {
+    let header_name = HeaderName::from_bytes(name.as_bytes())
+        .map_err(|_| Error::event(format!("{field}.{name}"), "not a valid header name"))?;
+    let value = HeaderValue::from_str(value)
+        .map_err(|_| Error::event(format!("{field}.{name}"), "contains a control character (CR, LF, NUL...)"))?;
+    headers.append(header_name, value);
+    Ok(())
+}
+
+/// `headers` (single values) and `multiValueHeaders` merged so that every
+/// value survives (decisions.md #16): a name in `multiValueHeaders` takes its
+/// values from there, a name only in `headers` from `headers`.
+fn merge_headers(single: Option<&RawValue>, multi: Option<&RawValue>) -> Result<HeaderMap, Error> {
+    let mut headers = HeaderMap::new();
+    let multi: Entries<Option<Vec<Str>>> = parse_field("multiValueHeaders", multi)?;
+    for (name, values) in &multi.0 {
+        for v in values.iter().flatten() {
+            append_header(&mut headers, "multiValueHeaders", name, v)?;
+        }
+    }
+    let single: Entries<Option<Str>> = parse_field("headers", single)?;
+    for (name, value) in &single.0 {
+        let seen = multi.0.iter().any(|(n, vs)| vs.is_some() && n.eq_ignore_ascii_case(name));
+        if let (false, Some(v)) = (seen, value) {
+            append_header(&mut headers, "headers", name, v)?;
+        }
+    }
+    Ok(headers)
+}
+
+/// Parses a raw field, naming it in the error; absent or `null` is the default.
+fn parse_field<'a, T: Deserialize<'a> + Default>(field: &str, raw: Option<&'a RawValue>) -> Result<T, Error> {
+    match raw {
+        None => Ok(T::default()),
+        Some(raw) => serde_json::from_str(raw.get()).map_err(|e| Error::event(field, e.to_string())),
+    }
+}
+
+/// A required string field.
+fn required_str<'a>(field: &str, raw: Option<&'a RawValue>) -> Result<Str<'a>, Error> {
+    let value: Option<Str> = parse_field(field, raw)?;
+    value.ok_or_else(|| Error::event(field, "missing"))
+}
+
+/// A path field; absent, `null` or empty means `/`.
+fn optional_path<'a>(field: &str, raw: Option<&'a RawValue>) -> Result<Cow<'a, str>, Error> {
+    let path: Option<Str> = parse_field(field, raw)?;
+    Ok(path.map(|p| p.0).filter(|p| !p.is_empty()).unwrap_or(Cow::Borrowed("/")))
+}
+
+/// A query rebuilt form-encoded from REST or ALB parameters, in event order:
+/// the multi-value map when it has entries, else the single-value one. ALB
+/// values arrive still encoded (`decode`), API Gateway's decoded.
+fn form_query(single: Option<&RawValue>, multi: Option<&RawValue>, decode: bool) -> Result<String, Error> {
+    let mut out = String::new();
+    let mut push = |name: &str, value: &str| {
+        if decode {
+            uri::push_form_pair(&mut out, &uri::form_decode(name), &uri::form_decode(value));
+        } else {
+            uri::push_form_pair(&mut out, name.as_bytes(), value.as_bytes());
+        }
+    };
+    let multi: Entries<Option<Vec<Str>>> = parse_field("multiValueQueryStringParameters", multi)?;
+    if multi.0.iter().any(|(_, v)| v.is_some()) {
+        for (name, values) in &multi.0 {
+            for v in values.iter().flatten() {
+                push(name, v);
+            }
+        }
+    } else {
+        let single: Entries<Option<Str>> = parse_field("queryStringParameters", single)?;
+        for (name, value) in &single.0 {
+            if let Some(v) = value {
+                push(name, v);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn method(field: &str, raw: Option<&RawValue>) -> Result<Method, Error> {
+    let name = required_str(field, raw)?;
+    Method::from_bytes(name.as_bytes()).map_err(|_| Error::event(field, format!("{:?} is not an HTTP method", &*name)))
+}
+
+/// A JSON string, borrowed from the payload when it has no escapes.
+#[derive(Debug, Default, PartialEq)]
+pub struct Str<'a>(pub Cow<'a, str>);
+
+impl std::ops::Deref for Str<'_> {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Str<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, s: &'de str) -> Result<Self::Value, E> {
+                Ok(Str(Cow::Borrowed(s)))
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Self::Value, E> {
+                Ok(Str(Cow::Owned(s.to_owned())))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// A JSON object's entries in document order, duplicates kept (serde_json's
+/// own map sorts keys, which would make query order depend on names).
+#[derive(Debug)]
+pub struct Entries<'a, V>(pub Vec<(Str<'a>, V)>);
+
+impl<V> Default for Entries<'_, V> {
+    fn default() -> Self {
+        Entries(Vec::new())
+    }
+}
+
+impl<'de: 'a, 'a, V: Deserialize<'de>> Deserialize<'de> for Entries<'a, V> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Vis<V>(std::marker::PhantomData<V>);
+        impl<'de, V: Deserialize<'de>> Visitor<'de> for Vis<V> {
+            type Value = Entries<'de, V>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(8));
+                while let Some(entry) = map.next_entry()? {
+                    entries.push(entry);
+                }
+                Ok(Entries(entries))
+            }
+        }
+        d.deserialize_map(Vis(std::marker::PhantomData))
+    }
+}
+
+/// Writes `s` as a JSON string.
+pub fn push_str(out: &mut Vec<u8>, s: &str) {
+    serde_json::to_writer(&mut *out, s).expect("BUG: serialising a str into a Vec cannot fail");
+}
+
+fn push_opt_str(out: &mut Vec<u8>, s: Option<&str>) {
+    match s {
+        Some(s) => push_str(out, s),
+        None => out.extend_from_slice(b"null"),
+    }
+}
+
+/// A header value as text: UTF-8 when it is, otherwise read as ISO-8859-1,
+/// HTTP's historical charset, so that no byte is lost or replaced
+/// (decisions.md #1: upstream exits on such values).
+pub fn header_text(value: &HeaderValue) -> Cow<'_, str> {
+    match std::str::from_utf8(value.as_bytes()) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => Cow::Owned(value.as_bytes().iter().map(|&b| char::from(b)).collect()),
+    }
+}
+
+/// Writes `"statusCode":N,` for the response shapes.
+fn push_status(out: &mut Vec<u8>, status: u16) {
+    out.extend_from_slice(b"{\"statusCode\":");
+    out.extend_from_slice(status.to_string().as_bytes());
+}
+
+/// Response headers grouped by name, lower-case, in the app's order;
+/// `transfer-encoding` describes the app's framing, not the content.
+fn response_headers(headers: &HeaderMap) -> impl Iterator<Item = (&HeaderName, header::GetAll<'_, HeaderValue>)> {
+    headers.keys().filter(|n| *n != header::TRANSFER_ENCODING).map(|n| (n, headers.get_all(n)))
+}
+
+/// What a single-value header map does with `Set-Cookie`, which cannot be joined.
+#[derive(Clone, Copy, PartialEq)]
+enum SetCookie {
+    /// Left out: the shape has a `cookies` array.
+    Omit,
+    /// Only the first: the shape has nowhere else to put the rest.
+    First,
+}
+
+/// `{"name":"v1, v2",...}`: repeated values joined (decisions.md #5).
+fn push_joined_headers(out: &mut Vec<u8>, headers: &HeaderMap, set_cookie: SetCookie) {
+    out.push(b'{');
+    let mut first = true;
+    for (name, values) in response_headers(headers) {
+        let is_cookie = name == header::SET_COOKIE;
+        if is_cookie && set_cookie == SetCookie::Omit {
+            continue;
+        }
+        if !first {
+            out.push(b',');
+        }
+        first = false;
+        push_str(out, name.as_str());
+        out.push(b':');
+        let mut joined = String::new();
+        for (i, v) in values.iter().take(if is_cookie { 1 } else { usize::MAX }).enumerate() {
+            if i > 0 {
+                joined.push_str(", ");
+            }
+            joined.push_str(&header_text(v));
+        }
+        push_str(out, &joined);
+    }
+    out.push(b'}');
+}
+
+/// `{"name":["v1","v2"],...}` with every value.
+fn push_multi_headers(out: &mut Vec<u8>, headers: &HeaderMap) {
+    out.push(b'{');
+    for (i, (name, values)) in response_headers(headers).enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        push_str(out, name.as_str());
+        out.extend_from_slice(b":[");
+        for (j, v) in values.iter().enumerate() {
+            if j > 0 {
+                out.push(b',');
+            }
+            push_str(out, &header_text(v));
+        }
+        out.push(b']');
+    }
+    out.push(b'}');
+}
+
+#[cfg(test)]
+mod tests;

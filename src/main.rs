@@ -1,0 +1,141 @@
+//! lambda-adapter runs an unmodified web app on AWS Lambda: it fetches each
+//! invocation from the Runtime API, turns it into a plain HTTP request to the
+//! app, and turns the app's answer into what Lambda expects.
+//!
+//! This file is the lifecycle only: logging, configuration, the extension
+//! thread, readiness, then the invocation loop. Conversions live in `event`,
+//! the two HTTP peers in `runtime` and `app`.
+
+#![forbid(unsafe_code)]
+
+mod app;
+mod config;
+mod error;
+mod event;
+mod extension;
+mod readiness;
+mod runtime;
+
+use std::io::Write;
+use std::process::exit;
+use std::time::{Duration, Instant};
+
+use app::App;
+use config::{Config, Logging};
+use error::Error;
+use runtime::{Invocation, Runtime};
+
+/// Lambda's Init phase is limited to 10 s; async init stops waiting just before (upstream #53).
+const ASYNC_INIT_LIMIT: Duration = Duration::from_millis(9_800);
+
+/// How long start-up waits for the extension registration before serving anyway.
+const REGISTRATION_WAIT: Duration = Duration::from_secs(2);
+
+/// The part of an error-status body quoted in the error message.
+const MAX_ERROR_BODY: usize = 64 * 1024;
+
+fn main() {
+    let started = Instant::now();
+    if let Err(e) = try_main(started) {
+        log::error!("{e}");
+        exit(1);
+    }
+}
+
+fn try_main(started: Instant) -> Result<(), Error> {
+    init_logging(Logging::from_env());
+    let cfg = Config::from_env().inspect_err(report_init_error)?;
+    for warning in &cfg.warnings {
+        log::warn!("{warning}");
+    }
+    let registered = extension::start(&cfg.extension_api, |reason| {
+        log::info!("shutdown ({reason})");
+        exit(0);
+    });
+    let app = App::new();
+    let until = cfg.async_init.then(|| started + ASYNC_INIT_LIMIT);
+    let ready = readiness::wait(&app, &cfg.readiness, started, until);
+    if !ready {
+        log::info!("async init: serving invocations, the first one finishes waiting for the app");
+    }
+    let _ = registered.recv_timeout(REGISTRATION_WAIT);
+    serve(&cfg, &Runtime::new(&cfg.runtime_api), &app, ready, started)
+}
+
+/// The invocation loop: one event at a time, each answered exactly once.
+fn serve(cfg: &Config, runtime: &Runtime, app: &App, mut ready: bool, started: Instant) -> ! {
+    loop {
+        let inv = runtime.next();
+        let result = handle(cfg, app, &inv, &mut ready, started);
+        let result = result.and_then(|out| runtime.respond(&inv.id, &out));
+        if let Err(e) = result {
+            runtime.fail(&inv.id, &e);
+        }
+    }
+}
+
+fn handle(cfg: &Config, app: &App, inv: &Invocation, ready: &mut bool, started: Instant) -> Result<Vec<u8>, Error> {
+    let begun = Instant::now();
+    let deadline = inv.deadline();
+    if !*ready {
+        *ready = readiness::wait(app, &cfg.readiness, started, deadline);
+        if !*ready {
+            return Err(Error::NotReady { waited_ms: started.elapsed().as_millis() });
+        }
+    }
+    let (source, req) = event::decode(inv, cfg)?;
+    let resp = app.send(req, deadline)?;
+    let resp = app.read(resp, event::MAX_RESPONSE)?;
+    log::debug!(
+        "invoke {}: {source:?} -> {} ({} bytes, {} ms)",
+        inv.id,
+        resp.status,
+        resp.body.len(),
+        begun.elapsed().as_millis()
+    );
+    if cfg.error_status.contains(resp.status) {
+        let quoted = &resp.body[..resp.body.len().min(MAX_ERROR_BODY)];
+        let body = String::from_utf8_lossy(quoted).into_owned();
+        return Err(Error::Status { status: resp.status, body });
+    }
+    event::encode(source, resp)
+}
+
+/// Posts a configuration error to `/runtime/init/error` when the Runtime API is known.
+fn report_init_error(e: &Error) {
+    if let Ok(api) = config::runtime_api_from_env() {
+        if let Err(post) = Runtime::new(&api).init_error(e) {
+            log::error!("could not report the init error: {post}");
+        }
+    }
+}
+
+/// `[LEVEL target] message`, or one JSON object per line; no timestamps
+/// (CloudWatch adds them).
+fn init_logging(cfg: Logging) {
+    let mut builder = env_logger::Builder::new();
+    builder.parse_filters(&cfg.filter);
+    if cfg.json {
+        builder.format(|f, r| {
+            let mut line = Vec::with_capacity(128);
+            line.extend_from_slice(b"{\"level\":");
+            event::push_str(&mut line, r.level().as_str());
+            line.extend_from_slice(b",\"target\":");
+            event::push_str(&mut line, crate_of(r.target()));
+            line.extend_from_slice(b",\"message\":");
+            event::push_str(&mut line, &r.args().to_string());
+            line.extend_from_slice(b"}\n");
+            f.write_all(&line)
+        });
+    } else {
+        builder.format(|f, r| writeln!(f, "[{:<5} {}] {}", r.level(), crate_of(r.target()), r.args()));
+    }
+    builder.init();
+    if let Some(w) = cfg.warning {
+        log::warn!("{w}");
+    }
+}
+
+fn crate_of(target: &str) -> &str {
+    target.split("::").next().unwrap_or(target)
+}

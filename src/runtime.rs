@@ -1,0 +1,214 @@
+//! The Lambda Runtime API: fetch the next invocation, post its response or
+//! its error, report an init error.
+//!
+//! `next` never gives up: a Runtime API that answers 5xx or drops the
+//! connection is retried with back-off. Posts are retried a few times on
+//! transport errors and 5xx, since an invocation must get its answer.
+
+use std::thread;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use percent_encoding::{NON_ALPHANUMERIC, percent_encode};
+use ureq::config::AutoHeaderValue;
+use ureq::Agent;
+use ureq::http::{HeaderMap, StatusCode};
+
+use crate::error::{Error, RuntimeFault};
+use crate::event::push_str;
+
+/// Lambda's invocation payload limit is 6 MB; leave room for emulators.
+const MAX_EVENT: u64 = 32 * 1024 * 1024;
+
+/// Back-off bounds for a Runtime API that fails.
+const FIRST_BACKOFF: Duration = Duration::from_millis(5);
+const MAX_BACKOFF: Duration = Duration::from_secs(1);
+
+/// Attempts for a response or error post.
+const POST_ATTEMPTS: u32 = 3;
+
+/// Time kept back from Lambda's deadline to post an error before Lambda
+/// stops the invocation (decisions.md #11).
+const DEADLINE_MARGIN: Duration = Duration::from_millis(100);
+
+/// One invocation, as `next` delivered it.
+#[derive(Debug, Default, Clone)]
+pub struct Invocation {
+    pub id: String,
+    /// `Lambda-Runtime-Deadline-Ms`, Unix epoch milliseconds.
+    pub deadline_ms: Option<u64>,
+    pub function_arn: String,
+    pub trace_id: Option<String>,
+    /// `Lambda-Runtime-Client-Context`, as sent.
+    pub client_context: Option<String>,
+    /// `Lambda-Runtime-Cognito-Identity`, as sent.
+    pub identity: Option<String>,
+    pub tenant_id: Option<String>,
+    pub payload: Vec<u8>,
+}
+
+impl Invocation {
+    /// When the app request must be done by: Lambda's deadline less a margin;
+    /// none when the deadline is absent or already past (local emulators).
+    pub fn deadline(&self) -> Option<Instant> {
+        let deadline = UNIX_EPOCH + Duration::from_millis(self.deadline_ms?);
+        let left = deadline.duration_since(SystemTime::now()).ok()?;
+        let left = if left > DEADLINE_MARGIN * 2 { left - DEADLINE_MARGIN } else { left / 2 };
+        Some(Instant::now() + left)
+    }
+}
+
+pub struct Runtime {
+    agent: Agent,
+    /// `http://host:port[/base]/2018-06-01/runtime`
+    base: String,
+}
+
+impl Runtime {
+    pub fn new(api: &str) -> Runtime {
+        Runtime { agent: agent(), base: format!("{api}/2018-06-01/runtime") }
+    }
+
+    /// Waits for the next invocation, however long the Runtime API takes.
+    pub fn next(&self) -> Invocation {
+        let url = format!("{}/invocation/next", self.base);
+        let mut backoff = FIRST_BACKOFF;
+        loop {
+            match self.try_next(&url) {
+                Ok(Some(inv)) => return inv,
+                Ok(None) => {}
+                Err(e) => {
+                    log::warn!("{e}; retrying in {} ms", backoff.as_millis());
+                    thread::sleep(backoff);
+                    backoff = (backoff * 2).min(MAX_BACKOFF);
+                }
+            }
+        }
+    }
+
+    /// `Ok(None)`: an invocation that was answered here already (unreadable).
+    fn try_next(&self, url: &str) -> Result<Option<Invocation>, Error> {
+        let fault = |source| Error::Runtime { call: "next", source };
+        let resp = self.agent.get(url).call().map_err(|e| fault(RuntimeFault::Transport(e)))?;
+        if resp.status() != StatusCode::OK {
+            return Err(fault(RuntimeFault::Status(resp.status().as_u16())));
+        }
+        let (parts, mut body) = resp.into_parts();
+        let h = &parts.headers;
+        let Some(id) = text(h, "lambda-runtime-aws-request-id") else {
+            return Err(fault(RuntimeFault::Missing("Lambda-Runtime-Aws-Request-Id")));
+        };
+        let payload = match body.with_config().limit(MAX_EVENT).read_to_vec() {
+            Ok(p) => p,
+            Err(e) => {
+                let e = Error::event("(payload)", format!("could not read the event from the Runtime API: {e}"));
+                self.fail(&id, &e);
+                return Ok(None);
+            }
+        };
+        Ok(Some(Invocation {
+            deadline_ms: text(h, "lambda-runtime-deadline-ms").and_then(|d| d.trim().parse().ok()),
+            function_arn: text(h, "lambda-runtime-invoked-function-arn").unwrap_or_default(),
+            trace_id: text(h, "lambda-runtime-trace-id"),
+            client_context: text(h, "lambda-runtime-client-context"),
+            identity: text(h, "lambda-runtime-cognito-identity"),
+            tenant_id: text(h, "lambda-runtime-aws-tenant-id"),
+            payload,
+            id,
+        }))
+    }
+
+    /// Posts the result. `Err` only when Lambda refused it as too large,
+    /// which the caller reports through `fail`; other failures are logged.
+    pub fn respond(&self, id: &str, body: &[u8]) -> Result<(), Error> {
+        match self.post("response", &self.url(id, "response"), None, body) {
+            Err(Error::Runtime { source: RuntimeFault::Status(413), .. }) => {
+                Err(Error::TooLarge { limit: crate::event::MAX_RESPONSE })
+            }
+            Err(e) => {
+                log::error!("invocation {id}: {e}");
+                Ok(())
+            }
+            Ok(()) => Ok(()),
+        }
+    }
+
+    /// Posts an invocation error; failures are logged.
+    pub fn fail(&self, id: &str, e: &Error) {
+        log::error!("invocation {id}: {}: {e}", e.error_type());
+        if let Err(post) = self.post("error", &self.url(id, "error"), Some(e.error_type()), &error_body(e)) {
+            log::error!("invocation {id}: could not report the error: {post}");
+        }
+    }
+
+    /// Reports a failure before the first invocation.
+    pub fn init_error(&self, e: &Error) -> Result<(), Error> {
+        self.post("init/error", &format!("{}/init/error", self.base), Some(e.error_type()), &error_body(e))
+    }
+
+    fn url(&self, id: &str, what: &str) -> String {
+        format!("{}/invocation/{}/{what}", self.base, percent_encode(id.as_bytes(), NON_ALPHANUMERIC))
+    }
+
+    /// POSTs `body`; an error post when `error_type` is given.
+    fn post(&self, call: &'static str, url: &str, error_type: Option<&str>, body: &[u8]) -> Result<(), Error> {
+        let mut attempt = 1;
+        loop {
+            let req = self.agent.post(url);
+            let req = match error_type {
+                Some(t) => req
+                    .header("content-type", "application/vnd.aws.lambda.error+json")
+                    .header("lambda-runtime-function-error-type", t),
+                None => req.header("content-type", "application/json"),
+            };
+            let source = match req.send(body) {
+                Ok(resp) if resp.status().is_success() => return Ok(()),
+                Ok(resp) if resp.status() == StatusCode::GONE => {
+                    // Lambda's answer when the invocation already timed out.
+                    log::warn!("runtime API {call}: the invocation is gone (it timed out or was answered)");
+                    return Ok(());
+                }
+                Ok(resp) if resp.status().is_server_error() => RuntimeFault::Status(resp.status().as_u16()),
+                Ok(resp) => return Err(Error::Runtime { call, source: RuntimeFault::Status(resp.status().as_u16()) }),
+                Err(e) => RuntimeFault::Transport(e),
+            };
+            let e = Error::Runtime { call, source };
+            if attempt == POST_ATTEMPTS {
+                return Err(e);
+            }
+            log::warn!("{e}; retrying");
+            thread::sleep(FIRST_BACKOFF * 4u32.pow(attempt));
+            attempt += 1;
+        }
+    }
+}
+
+/// `{"errorType":"Adapter.X","errorMessage":"..."}`
+fn error_body(e: &Error) -> Vec<u8> {
+    let mut out = Vec::with_capacity(128);
+    out.extend_from_slice(b"{\"errorType\":");
+    push_str(&mut out, e.error_type());
+    out.extend_from_slice(b",\"errorMessage\":");
+    push_str(&mut out, &e.to_string());
+    out.push(b'}');
+    out
+}
+
+/// The Runtime API's own client: no User-Agent games, small buffers (its
+/// heads are small), no proxy from the environment.
+pub fn agent() -> Agent {
+    Agent::config_builder()
+        .http_status_as_error(false)
+        .max_redirects(0)
+        .user_agent(AutoHeaderValue::Provided(std::sync::Arc::new(concat!("lambda-adapter/", env!("CARGO_PKG_VERSION")).into())))
+        .accept(AutoHeaderValue::None)
+        .accept_encoding(AutoHeaderValue::None)
+        .proxy(None)
+        .input_buffer_size(16 * 1024)
+        .output_buffer_size(16 * 1024)
+        .build()
+        .into()
+}
+
+fn text(h: &HeaderMap, name: &str) -> Option<String> {
+    h.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
+}
