@@ -70,16 +70,28 @@ impl App {
             .output_buffer_size(OUTPUT_BUFFER)
             .build()
             .into();
-        App { agent, pooled_until: Cell::new(None) }
+        App {
+            agent,
+            pooled_until: Cell::new(None),
+        }
     }
 
     /// Sends a request; the answer's body is left to read.
-    pub fn send(&self, req: AppRequest<'_>, deadline: Option<Instant>) -> Result<Response<Body>, Error> {
-        let reused = self.pooled_until.take().is_some_and(|until| Instant::now() < until);
+    pub fn send(
+        &self,
+        req: AppRequest<'_>,
+        deadline: Option<Instant>,
+    ) -> Result<Response<Body>, Error> {
+        let reused = self
+            .pooled_until
+            .take()
+            .is_some_and(|until| Instant::now() < until);
         if reused {
             match self.run(req.clone(), deadline) {
                 Err(ureq::Error::Io(e)) if is_stale(&e) => {
-                    log::debug!("pooled app connection failed before answering ({e}), retrying on a new one");
+                    log::debug!(
+                        "pooled app connection failed before answering ({e}), retrying on a new one"
+                    );
                 }
                 other => return other.map_err(Error::App),
             }
@@ -90,9 +102,17 @@ impl App {
     /// Reads a whole body of at most `limit` bytes.
     pub fn read(&self, resp: Response<Body>, limit: usize) -> Result<AppResponse, Error> {
         let (parts, mut body) = resp.into_parts();
-        let body = body.with_config().limit(limit as u64).read_to_vec().map_err(Error::App)?;
+        let body = body
+            .with_config()
+            .limit(limit as u64)
+            .read_to_vec()
+            .map_err(Error::App)?;
         self.returned(&parts);
-        Ok(AppResponse { status: parts.status.as_u16(), headers: parts.headers, body })
+        Ok(AppResponse {
+            status: parts.status.as_u16(),
+            headers: parts.headers,
+            body,
+        })
     }
 
     /// One readiness probe: `GET url`, its status, the body drained so the
@@ -100,9 +120,18 @@ impl App {
     pub fn probe(&self, url: &Uri, timeout: Duration) -> Result<u16, ureq::Error> {
         let mut req = Request::new(());
         *req.uri_mut() = url.clone();
-        let req = self.agent.configure_request(req).timeout_global(Some(timeout)).build();
+        let req = self
+            .agent
+            .configure_request(req)
+            .timeout_global(Some(timeout))
+            .build();
         let (parts, mut body) = self.agent.run(req)?.into_parts();
-        if body.with_config().limit(INPUT_BUFFER as u64).read_to_vec().is_ok() {
+        if body
+            .with_config()
+            .limit(INPUT_BUFFER as u64)
+            .read_to_vec()
+            .is_ok()
+        {
             self.returned(&parts);
         }
         Ok(parts.status.as_u16())
@@ -110,15 +139,29 @@ impl App {
 
     /// Notes that ureq kept the connection of a fully read answer.
     fn returned(&self, parts: &http::response::Parts) {
-        let closes = parts.headers.get_all(header::CONNECTION).iter().any(|v| v.as_bytes().eq_ignore_ascii_case(b"close"));
+        let closes = parts
+            .headers
+            .get_all(header::CONNECTION)
+            .iter()
+            .any(|v| v.as_bytes().eq_ignore_ascii_case(b"close"));
         if parts.version == http::Version::HTTP_11 && !closes {
             self.pooled_until.set(Some(Instant::now() + MAX_IDLE));
         }
     }
 
-    fn run(&self, req: AppRequest<'_>, deadline: Option<Instant>) -> Result<Response<Body>, ureq::Error> {
-        let longest_line = req.headers.iter().map(|(n, v)| n.as_str().len() + v.len() + 4).max().unwrap_or(0);
-        let longest_line = longest_line.max(req.uri.path_and_query().map_or(0, |p| p.as_str().len()) + 32);
+    fn run(
+        &self,
+        req: AppRequest<'_>,
+        deadline: Option<Instant>,
+    ) -> Result<Response<Body>, ureq::Error> {
+        let longest_line = req
+            .headers
+            .iter()
+            .map(|(n, v)| n.as_str().len() + v.len() + 4)
+            .max()
+            .unwrap_or(0);
+        let longest_line =
+            longest_line.max(req.uri.path_and_query().map_or(0, |p| p.as_str().len()) + 32);
         let mut r = Request::new(&*req.body);
         *r.method_mut() = req.method;
         *r.uri_mut() = req.uri;

@@ -94,7 +94,9 @@ impl StatusSet {
             };
             match parsed {
                 Some(range) => set.push(range),
-                None => warnings.push(format!("{var}: ignoring {item:?}, not a status code or a range like 500-599")),
+                None => warnings.push(format!(
+                    "{var}: ignoring {item:?}, not a status code or a range like 500-599"
+                )),
             }
         }
         StatusSet(set)
@@ -118,18 +120,41 @@ impl Logging {
 
     /// Level from `AWS_LAMBDA_LOG_LEVEL`, else `RUST_LOG`, else info.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Logging {
-        let json = get("AWS_LAMBDA_LOG_FORMAT").is_some_and(|v| v.trim().eq_ignore_ascii_case("json"));
+        let json =
+            get("AWS_LAMBDA_LOG_FORMAT").is_some_and(|v| v.trim().eq_ignore_ascii_case("json"));
         let mut warning = None;
         if let Some(level) = get("AWS_LAMBDA_LOG_LEVEL") {
             let level = level.trim().to_ascii_lowercase();
             match level.as_str() {
-                "trace" | "debug" | "info" | "warn" | "error" => return Logging { filter: level, json, warning },
-                "fatal" => return Logging { filter: "error".into(), json, warning },
-                _ => warning = Some(format!("AWS_LAMBDA_LOG_LEVEL: unknown level {level:?}, using RUST_LOG or info")),
+                "trace" | "debug" | "info" | "warn" | "error" => {
+                    return Logging {
+                        filter: level,
+                        json,
+                        warning,
+                    };
+                }
+                "fatal" => {
+                    return Logging {
+                        filter: "error".into(),
+                        json,
+                        warning,
+                    };
+                }
+                _ => {
+                    warning = Some(format!(
+                        "AWS_LAMBDA_LOG_LEVEL: unknown level {level:?}, using RUST_LOG or info"
+                    ))
+                }
             }
         }
-        let filter = get("RUST_LOG").filter(|f| !f.trim().is_empty()).unwrap_or_else(|| "info".into());
-        Logging { filter, json, warning }
+        let filter = get("RUST_LOG")
+            .filter(|f| !f.trim().is_empty())
+            .unwrap_or_else(|| "info".into());
+        Logging {
+            filter,
+            json,
+            warning,
+        }
     }
 }
 
@@ -142,10 +167,11 @@ impl Config {
         let mut warnings = Vec::new();
 
         let extension_api = runtime_api(&get)?;
-        let runtime_api = match get("AWS_LWA_LAMBDA_RUNTIME_API_PROXY").filter(|v| !v.trim().is_empty()) {
-            Some(proxy) => api_base("AWS_LWA_LAMBDA_RUNTIME_API_PROXY", &proxy)?,
-            None => extension_api.clone(),
-        };
+        let runtime_api =
+            match get("AWS_LWA_LAMBDA_RUNTIME_API_PROXY").filter(|v| !v.trim().is_empty()) {
+                Some(proxy) => api_base("AWS_LWA_LAMBDA_RUNTIME_API_PROXY", &proxy)?,
+                None => extension_api.clone(),
+            };
 
         let (port_var, port) = match get("AWS_LWA_PORT") {
             Some(v) => ("AWS_LWA_PORT", Some(v)),
@@ -156,18 +182,35 @@ impl Config {
             None => DEFAULT_PORT,
         };
         let (host_var, host) = legacy(&get, "AWS_LWA_HOST", "HOST", &mut warnings)
-            .map_or(("AWS_LWA_HOST", "127.0.0.1".to_owned()), |(var, v)| (var, v.trim().to_owned()));
+            .map_or(("AWS_LWA_HOST", "127.0.0.1".to_owned()), |(var, v)| {
+                (var, v.trim().to_owned())
+            });
         let app = base_url(host_var, &host, port)?;
 
-        let readiness_port = match legacy(&get, "AWS_LWA_READINESS_CHECK_PORT", "READINESS_CHECK_PORT", &mut warnings) {
+        let readiness_port = match legacy(
+            &get,
+            "AWS_LWA_READINESS_CHECK_PORT",
+            "READINESS_CHECK_PORT",
+            &mut warnings,
+        ) {
             Some((var, v)) => parse_port(var, &v)?,
             None => port,
         };
-        let path = match legacy(&get, "AWS_LWA_READINESS_CHECK_PATH", "READINESS_CHECK_PATH", &mut warnings) {
+        let path = match legacy(
+            &get,
+            "AWS_LWA_READINESS_CHECK_PATH",
+            "READINESS_CHECK_PATH",
+            &mut warnings,
+        ) {
             Some((var, v)) => parse_path(var, &v)?,
             None => "/".to_owned(),
         };
-        let protocol = match legacy(&get, "AWS_LWA_READINESS_CHECK_PROTOCOL", "READINESS_CHECK_PROTOCOL", &mut warnings) {
+        let protocol = match legacy(
+            &get,
+            "AWS_LWA_READINESS_CHECK_PROTOCOL",
+            "READINESS_CHECK_PROTOCOL",
+            &mut warnings,
+        ) {
             Some((var, v)) => match v.trim().to_ascii_lowercase().as_str() {
                 "http" => Protocol::Http,
                 "tcp" => Protocol::Tcp,
@@ -182,7 +225,10 @@ impl Config {
         let readiness = Readiness {
             protocol,
             url: format!("{}{path}", base_url(host_var, &host, readiness_port)?),
-            host: host.trim_start_matches('[').trim_end_matches(']').to_owned(),
+            host: host
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_owned(),
             port: readiness_port,
             healthy,
         };
@@ -191,8 +237,13 @@ impl Config {
             Some((var, v)) => parse_bool(var, &v)?,
             None => false,
         };
-        let remove_base_path = legacy(&get, "AWS_LWA_REMOVE_BASE_PATH", "REMOVE_BASE_PATH", &mut warnings)
-            .and_then(|(_, v)| base_path(&v));
+        let remove_base_path = legacy(
+            &get,
+            "AWS_LWA_REMOVE_BASE_PATH",
+            "REMOVE_BASE_PATH",
+            &mut warnings,
+        )
+        .and_then(|(_, v)| base_path(&v));
         let pass_through_path = match get("AWS_LWA_PASS_THROUGH_PATH") {
             Some(v) => parse_path("AWS_LWA_PASS_THROUGH_PATH", &v)?,
             None => "/events".to_owned(),
@@ -206,19 +257,25 @@ impl Config {
                 "buffered" => InvokeMode::Buffered,
                 "response_stream" => InvokeMode::ResponseStream,
                 _ => {
-                    warnings.push(format!("AWS_LWA_INVOKE_MODE: unknown mode {v:?}, using buffered"));
+                    warnings.push(format!(
+                        "AWS_LWA_INVOKE_MODE: unknown mode {v:?}, using buffered"
+                    ));
                     InvokeMode::Buffered
                 }
             },
             None => InvokeMode::Buffered,
         };
-        let authorization_source = match get("AWS_LWA_AUTHORIZATION_SOURCE").filter(|v| !v.trim().is_empty()) {
-            Some(v) => Some(
-                HeaderName::from_bytes(v.trim().as_bytes())
-                    .map_err(|_| Error::config("AWS_LWA_AUTHORIZATION_SOURCE", &v, "not a valid header name"))?,
-            ),
-            None => None,
-        };
+        let authorization_source =
+            match get("AWS_LWA_AUTHORIZATION_SOURCE").filter(|v| !v.trim().is_empty()) {
+                Some(v) => Some(HeaderName::from_bytes(v.trim().as_bytes()).map_err(|_| {
+                    Error::config(
+                        "AWS_LWA_AUTHORIZATION_SOURCE",
+                        &v,
+                        "not a valid header name",
+                    )
+                })?),
+                None => None,
+            };
         let error_status = match get("AWS_LWA_ERROR_STATUS_CODES") {
             Some(v) => status_set("AWS_LWA_ERROR_STATUS_CODES", &v, &mut warnings)?,
             None => StatusSet::default(),
@@ -227,7 +284,9 @@ impl Config {
             Some(v) => match v.trim().parse::<u32>() {
                 Ok(n) => n.max(1) as usize,
                 Err(_) => {
-                    warnings.push(format!("AWS_LAMBDA_MAX_CONCURRENCY: {v:?} is not a number, using 1"));
+                    warnings.push(format!(
+                        "AWS_LAMBDA_MAX_CONCURRENCY: {v:?} is not a number, using 1"
+                    ));
                     1
                 }
             },
@@ -296,15 +355,33 @@ fn api_base(var: &'static str, value: &str) -> Result<String, Error> {
     let v = value.trim().trim_end_matches('/');
     let rest = match v.split_once("://") {
         Some((scheme, rest)) if scheme.eq_ignore_ascii_case("http") => rest,
-        Some(_) => return Err(Error::config(var, value, "only http:// is supported (no TLS: the API is on loopback)")),
+        Some(_) => {
+            return Err(Error::config(
+                var,
+                value,
+                "only http:// is supported (no TLS: the API is on loopback)",
+            ));
+        }
         None => v,
     };
     let (authority, base) = rest.find('/').map_or((rest, ""), |i| rest.split_at(i));
     if authority.is_empty() || authority.parse::<Authority>().is_err() {
-        return Err(Error::config(var, value, "expected host:port, optionally with http:// and a base path"));
+        return Err(Error::config(
+            var,
+            value,
+            "expected host:port, optionally with http:// and a base path",
+        ));
     }
-    if !base.is_empty() && base.parse::<PathAndQuery>().map_or(true, |p| p.query().is_some()) {
-        return Err(Error::config(var, value, "the base path is not a valid URL path"));
+    if !base.is_empty()
+        && base
+            .parse::<PathAndQuery>()
+            .map_or(true, |p| p.query().is_some())
+    {
+        return Err(Error::config(
+            var,
+            value,
+            "the base path is not a valid URL path",
+        ));
     }
     Ok(format!("http://{authority}{base}"))
 }
@@ -313,15 +390,25 @@ fn api_base(var: &'static str, value: &str) -> Result<String, Error> {
 fn base_url(var: &'static str, host: &str, port: u16) -> Result<String, Error> {
     let authority = format!("{host}:{port}");
     match authority.parse::<Authority>() {
-        Ok(a) if a.host() == host && a.port_u16() == Some(port) => Ok(format!("http://{authority}")),
-        _ => Err(Error::config(var, host, "not a valid host name or IP address (write IPv6 as [::1])")),
+        Ok(a) if a.host() == host && a.port_u16() == Some(port) => {
+            Ok(format!("http://{authority}"))
+        }
+        _ => Err(Error::config(
+            var,
+            host,
+            "not a valid host name or IP address (write IPv6 as [::1])",
+        )),
     }
 }
 
 fn parse_port(var: &'static str, value: &str) -> Result<u16, Error> {
     match value.trim().parse::<u16>() {
         Ok(p) if p > 0 => Ok(p),
-        _ => Err(Error::config(var, value, "expected a port number between 1 and 65535")),
+        _ => Err(Error::config(
+            var,
+            value,
+            "expected a port number between 1 and 65535",
+        )),
     }
 }
 
@@ -333,7 +420,11 @@ fn parse_path(var: &'static str, value: &str) -> Result<String, Error> {
     }
     match v.parse::<PathAndQuery>() {
         Ok(p) if p.as_str() == v => Ok(v.to_owned()),
-        _ => Err(Error::config(var, value, "not a valid URL path (percent-encode spaces and other special characters)")),
+        _ => Err(Error::config(
+            var,
+            value,
+            "not a valid URL path (percent-encode spaces and other special characters)",
+        )),
     }
 }
 
@@ -352,17 +443,28 @@ fn base_path(value: &str) -> Option<String> {
     (!v.is_empty()).then(|| format!("/{v}"))
 }
 
-fn status_set(var: &'static str, value: &str, warnings: &mut Vec<String>) -> Result<StatusSet, Error> {
+fn status_set(
+    var: &'static str,
+    value: &str,
+    warnings: &mut Vec<String>,
+) -> Result<StatusSet, Error> {
     let set = StatusSet::parse(var, value, warnings);
     if set.is_empty() && !value.trim().is_empty() {
-        return Err(Error::config(var, value, "no valid status code or range (example: 500,502-504)"));
+        return Err(Error::config(
+            var,
+            value,
+            "no valid status code or range (example: 500,502-504)",
+        ));
     }
     Ok(set)
 }
 
 /// `AWS_LWA_READINESS_CHECK_HEALTHY_STATUS` (default 100-499), or the
 /// deprecated `AWS_LWA_READINESS_CHECK_MIN_UNHEALTHY_STATUS` as `100..N`.
-fn healthy_status(get: &impl Fn(&str) -> Option<String>, warnings: &mut Vec<String>) -> Result<StatusSet, Error> {
+fn healthy_status(
+    get: &impl Fn(&str) -> Option<String>,
+    warnings: &mut Vec<String>,
+) -> Result<StatusSet, Error> {
     if let Some(v) = get("AWS_LWA_READINESS_CHECK_HEALTHY_STATUS") {
         return status_set("AWS_LWA_READINESS_CHECK_HEALTHY_STATUS", &v, warnings);
     }

@@ -8,7 +8,11 @@ use std::{fmt, io};
 #[derive(Debug)]
 pub enum Error {
     /// A configuration value the adapter cannot use.
-    Config { var: &'static str, value: String, reason: String },
+    Config {
+        var: &'static str,
+        value: String,
+        reason: String,
+    },
     /// The invocation payload is not what its source promises.
     Event { field: String, reason: String },
     /// The app could not be reached, timed out, or answered something that is not HTTP.
@@ -20,7 +24,10 @@ pub enum Error {
     /// The app's answer does not fit in a buffered Lambda response.
     TooLarge { limit: usize },
     /// The Runtime or Extensions API failed or answered oddly.
-    Runtime { call: &'static str, source: RuntimeFault },
+    Runtime {
+        call: &'static str,
+        source: RuntimeFault,
+    },
 }
 
 /// What went wrong talking to the Runtime or Extensions API.
@@ -33,11 +40,18 @@ pub enum RuntimeFault {
 
 impl Error {
     pub fn config(var: &'static str, value: &str, reason: impl Into<String>) -> Error {
-        Error::Config { var, value: value.to_owned(), reason: reason.into() }
+        Error::Config {
+            var,
+            value: value.to_owned(),
+            reason: reason.into(),
+        }
     }
 
     pub fn event(field: impl Into<String>, reason: impl Into<String>) -> Error {
-        Error::Event { field: field.into(), reason: reason.into() }
+        Error::Event {
+            field: field.into(),
+            reason: reason.into(),
+        }
     }
 
     /// The `errorType` posted to Lambda: one of a small documented set, never a Rust type name.
@@ -138,7 +152,10 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::App(e) => Some(e),
-            Error::Runtime { source: RuntimeFault::Transport(e), .. } => Some(e),
+            Error::Runtime {
+                source: RuntimeFault::Transport(e),
+                ..
+            } => Some(e),
             _ => None,
         }
     }
@@ -151,14 +168,24 @@ mod tests {
     #[test]
     fn error_stays_small() {
         // It travels through every Result on the hot path.
-        assert!(std::mem::size_of::<Error>() <= 64, "{}", std::mem::size_of::<Error>());
+        assert!(
+            std::mem::size_of::<Error>() <= 64,
+            "{}",
+            std::mem::size_of::<Error>()
+        );
     }
 
     #[test]
     fn status_error_message_is_json() {
-        let e = Error::Status { status: 500, body: "boom \"x\"".into() };
+        let e = Error::Status {
+            status: 500,
+            body: "boom \"x\"".into(),
+        };
         let v: serde_json::Value = serde_json::from_str(&e.to_string()).unwrap();
-        assert_eq!(v, serde_json::json!({"statusCode": 500, "body": "boom \"x\""}));
+        assert_eq!(
+            v,
+            serde_json::json!({"statusCode": 500, "body": "boom \"x\""})
+        );
         assert_eq!(e.error_type(), "Adapter.ErrorStatus");
     }
 

@@ -52,12 +52,17 @@ pub fn start(api: &str, on_shutdown: impl FnOnce(&str) + Send + 'static) -> Rece
 fn register(agent: &Agent, base: &str) -> Option<String> {
     let url = format!("{base}/register");
     for attempt in 1..=REGISTER_ATTEMPTS {
-        let result = agent.post(&url).header("lambda-extension-name", NAME).send(&br#"{"events":["SHUTDOWN"]}"#[..]);
+        let result = agent
+            .post(&url)
+            .header("lambda-extension-name", NAME)
+            .send(&br#"{"events":["SHUTDOWN"]}"#[..]);
         let problem = match result {
-            Ok(resp) if resp.status() == StatusCode::OK => match resp.headers().get("lambda-extension-identifier") {
-                Some(id) => return id.to_str().ok().map(str::to_owned),
-                None => "answered without a Lambda-Extension-Identifier header".to_owned(),
-            },
+            Ok(resp) if resp.status() == StatusCode::OK => {
+                match resp.headers().get("lambda-extension-identifier") {
+                    Some(id) => return id.to_str().ok().map(str::to_owned),
+                    None => "answered without a Lambda-Extension-Identifier header".to_owned(),
+                }
+            }
             Ok(resp) => format!("answered HTTP {}", resp.status().as_u16()),
             Err(e) => e.to_string(),
         };
@@ -73,19 +78,32 @@ fn wait_for_shutdown(agent: &Agent, base: &str, id: &str) -> String {
     let url = format!("{base}/event/next");
     let mut backoff = Duration::from_millis(10);
     loop {
-        let result = agent.get(&url).header("lambda-extension-identifier", id).call();
+        let result = agent
+            .get(&url)
+            .header("lambda-extension-identifier", id)
+            .call();
         match result {
             Ok(mut resp) if resp.status().is_success() => {
                 backoff = Duration::from_millis(10);
-                let body = resp.body_mut().with_config().limit(64 * 1024).read_to_vec().unwrap_or_default();
+                let body = resp
+                    .body_mut()
+                    .with_config()
+                    .limit(64 * 1024)
+                    .read_to_vec()
+                    .unwrap_or_default();
                 match serde_json::from_slice::<Event>(&body) {
-                    Ok(e) if e.event_type == "SHUTDOWN" => return e.shutdown_reason.unwrap_or_default(),
+                    Ok(e) if e.event_type == "SHUTDOWN" => {
+                        return e.shutdown_reason.unwrap_or_default();
+                    }
                     Ok(_) => {} // INVOKE, sent by emulators to every extension
                     Err(e) => log::debug!("extension event: {e}"),
                 }
                 continue;
             }
-            Ok(resp) => log::warn!("extension event/next: answered HTTP {}", resp.status().as_u16()),
+            Ok(resp) => log::warn!(
+                "extension event/next: answered HTTP {}",
+                resp.status().as_u16()
+            ),
             Err(e) => log::warn!("extension event/next: {e}"),
         }
         thread::sleep(backoff);

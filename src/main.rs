@@ -74,13 +74,21 @@ fn serve(cfg: &Config, runtime: &Runtime, app: &App, mut ready: bool, started: I
     }
 }
 
-fn handle(cfg: &Config, app: &App, inv: &Invocation, ready: &mut bool, started: Instant) -> Result<Vec<u8>, Error> {
+fn handle(
+    cfg: &Config,
+    app: &App,
+    inv: &Invocation,
+    ready: &mut bool,
+    started: Instant,
+) -> Result<Vec<u8>, Error> {
     let begun = Instant::now();
     let deadline = inv.deadline();
     if !*ready {
         *ready = readiness::wait(app, &cfg.readiness, started, deadline);
         if !*ready {
-            return Err(Error::NotReady { waited_ms: started.elapsed().as_millis() });
+            return Err(Error::NotReady {
+                waited_ms: started.elapsed().as_millis(),
+            });
         }
     }
     let (source, req) = event::decode(inv, cfg)?;
@@ -96,7 +104,10 @@ fn handle(cfg: &Config, app: &App, inv: &Invocation, ready: &mut bool, started: 
     if cfg.error_status.contains(resp.status) {
         let quoted = &resp.body[..resp.body.len().min(MAX_ERROR_BODY)];
         let body = String::from_utf8_lossy(quoted).into_owned();
-        return Err(Error::Status { status: resp.status, body });
+        return Err(Error::Status {
+            status: resp.status,
+            body,
+        });
     }
     event::encode(source, resp)
 }
@@ -128,7 +139,15 @@ fn init_logging(cfg: Logging) {
             f.write_all(&line)
         });
     } else {
-        builder.format(|f, r| writeln!(f, "[{:<5} {}] {}", r.level(), crate_of(r.target()), r.args()));
+        builder.format(|f, r| {
+            writeln!(
+                f,
+                "[{:<5} {}] {}",
+                r.level(),
+                crate_of(r.target()),
+                r.args()
+            )
+        });
     }
     builder.init();
     if let Some(w) = cfg.warning {

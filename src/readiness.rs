@@ -33,12 +33,15 @@ pub fn interval(waited: Duration) -> Duration {
 /// Probes until the app is ready (true) or `until` passes (false).
 /// `started` is when the adapter started, for the log lines.
 pub fn wait(app: &App, r: &Readiness, started: Instant, until: Option<Instant>) -> bool {
-    let uri: Option<Uri> = (r.protocol == Protocol::Http).then(|| r.url.parse().expect("BUG: config checked the URL"));
+    let uri: Option<Uri> =
+        (r.protocol == Protocol::Http).then(|| r.url.parse().expect("BUG: config checked the URL"));
     let mut probe_timeout = FIRST_PROBE_TIMEOUT;
     let mut next_report = started + REPORT_EVERY;
     loop {
         let now = Instant::now();
-        let timeout = until.map_or(probe_timeout, |u| probe_timeout.min(u.saturating_duration_since(now)));
+        let timeout = until.map_or(probe_timeout, |u| {
+            probe_timeout.min(u.saturating_duration_since(now))
+        });
         let ready = match &uri {
             Some(uri) => match app.probe(uri, timeout.max(Duration::from_millis(1))) {
                 Ok(status) if r.healthy.contains(status) => true,
@@ -58,12 +61,21 @@ pub fn wait(app: &App, r: &Readiness, started: Instant, until: Option<Instant>) 
         };
         let now = Instant::now();
         if ready {
-            let target = uri.as_ref().map_or_else(|| format!("tcp://{}:{}", r.host, r.port), |u| u.to_string());
-            log::info!("app ready after {}ms at {target}", now.duration_since(started).as_millis());
+            let target = uri
+                .as_ref()
+                .map_or_else(|| format!("tcp://{}:{}", r.host, r.port), |u| u.to_string());
+            log::info!(
+                "app ready after {}ms at {target}",
+                now.duration_since(started).as_millis()
+            );
             return true;
         }
         if now >= next_report {
-            log::info!("app is not ready after {}ms url={}", now.duration_since(started).as_millis(), r.url);
+            log::info!(
+                "app is not ready after {}ms url={}",
+                now.duration_since(started).as_millis(),
+                r.url
+            );
             next_report += REPORT_EVERY;
         }
         if until.is_some_and(|u| now >= u) {
@@ -78,9 +90,14 @@ pub fn wait(app: &App, r: &Readiness, started: Instant, until: Option<Instant>) 
 fn connect(host: &str, port: u16, timeout: Duration) -> bool {
     let addrs: Vec<SocketAddr> = match host.parse::<IpAddr>() {
         Ok(ip) => vec![SocketAddr::new(ip, port)],
-        Err(_) => (host, port).to_socket_addrs().map(Iterator::collect).unwrap_or_default(),
+        Err(_) => (host, port)
+            .to_socket_addrs()
+            .map(Iterator::collect)
+            .unwrap_or_default(),
     };
-    addrs.iter().any(|a| TcpStream::connect_timeout(a, timeout).is_ok())
+    addrs
+        .iter()
+        .any(|a| TcpStream::connect_timeout(a, timeout).is_ok())
 }
 
 #[cfg(test)]

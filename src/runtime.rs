@@ -9,8 +9,8 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use percent_encoding::{NON_ALPHANUMERIC, percent_encode};
-use ureq::config::AutoHeaderValue;
 use ureq::Agent;
+use ureq::config::AutoHeaderValue;
 use ureq::http::{HeaderMap, StatusCode};
 
 use crate::error::{Error, RuntimeFault};
@@ -52,7 +52,11 @@ impl Invocation {
     pub fn deadline(&self) -> Option<Instant> {
         let deadline = UNIX_EPOCH + Duration::from_millis(self.deadline_ms?);
         let left = deadline.duration_since(SystemTime::now()).ok()?;
-        let left = if left > DEADLINE_MARGIN * 2 { left - DEADLINE_MARGIN } else { left / 2 };
+        let left = if left > DEADLINE_MARGIN * 2 {
+            left - DEADLINE_MARGIN
+        } else {
+            left / 2
+        };
         Some(Instant::now() + left)
     }
 }
@@ -65,7 +69,10 @@ pub struct Runtime {
 
 impl Runtime {
     pub fn new(api: &str) -> Runtime {
-        Runtime { agent: agent(), base: format!("{api}/2018-06-01/runtime") }
+        Runtime {
+            agent: agent(),
+            base: format!("{api}/2018-06-01/runtime"),
+        }
     }
 
     /// Waits for the next invocation, however long the Runtime API takes.
@@ -87,20 +94,32 @@ impl Runtime {
 
     /// `Ok(None)`: an invocation that was answered here already (unreadable).
     fn try_next(&self, url: &str) -> Result<Option<Invocation>, Error> {
-        let fault = |source| Error::Runtime { call: "next", source };
-        let resp = self.agent.get(url).call().map_err(|e| fault(RuntimeFault::Transport(e)))?;
+        let fault = |source| Error::Runtime {
+            call: "next",
+            source,
+        };
+        let resp = self
+            .agent
+            .get(url)
+            .call()
+            .map_err(|e| fault(RuntimeFault::Transport(e)))?;
         if resp.status() != StatusCode::OK {
             return Err(fault(RuntimeFault::Status(resp.status().as_u16())));
         }
         let (parts, mut body) = resp.into_parts();
         let h = &parts.headers;
         let Some(id) = text(h, "lambda-runtime-aws-request-id") else {
-            return Err(fault(RuntimeFault::Missing("Lambda-Runtime-Aws-Request-Id")));
+            return Err(fault(RuntimeFault::Missing(
+                "Lambda-Runtime-Aws-Request-Id",
+            )));
         };
         let payload = match body.with_config().limit(MAX_EVENT).read_to_vec() {
             Ok(p) => p,
             Err(e) => {
-                let e = Error::event("(payload)", format!("could not read the event from the Runtime API: {e}"));
+                let e = Error::event(
+                    "(payload)",
+                    format!("could not read the event from the Runtime API: {e}"),
+                );
                 self.fail(&id, &e);
                 return Ok(None);
             }
@@ -121,9 +140,12 @@ impl Runtime {
     /// which the caller reports through `fail`; other failures are logged.
     pub fn respond(&self, id: &str, body: &[u8]) -> Result<(), Error> {
         match self.post("response", &self.url(id, "response"), None, body) {
-            Err(Error::Runtime { source: RuntimeFault::Status(413), .. }) => {
-                Err(Error::TooLarge { limit: crate::event::MAX_RESPONSE })
-            }
+            Err(Error::Runtime {
+                source: RuntimeFault::Status(413),
+                ..
+            }) => Err(Error::TooLarge {
+                limit: crate::event::MAX_RESPONSE,
+            }),
             Err(e) => {
                 log::error!("invocation {id}: {e}");
                 Ok(())
@@ -135,22 +157,42 @@ impl Runtime {
     /// Posts an invocation error; failures are logged.
     pub fn fail(&self, id: &str, e: &Error) {
         log::error!("invocation {id}: {}: {e}", e.error_type());
-        if let Err(post) = self.post("error", &self.url(id, "error"), Some(e.error_type()), &error_body(e)) {
+        if let Err(post) = self.post(
+            "error",
+            &self.url(id, "error"),
+            Some(e.error_type()),
+            &error_body(e),
+        ) {
             log::error!("invocation {id}: could not report the error: {post}");
         }
     }
 
     /// Reports a failure before the first invocation.
     pub fn init_error(&self, e: &Error) -> Result<(), Error> {
-        self.post("init/error", &format!("{}/init/error", self.base), Some(e.error_type()), &error_body(e))
+        self.post(
+            "init/error",
+            &format!("{}/init/error", self.base),
+            Some(e.error_type()),
+            &error_body(e),
+        )
     }
 
     fn url(&self, id: &str, what: &str) -> String {
-        format!("{}/invocation/{}/{what}", self.base, percent_encode(id.as_bytes(), NON_ALPHANUMERIC))
+        format!(
+            "{}/invocation/{}/{what}",
+            self.base,
+            percent_encode(id.as_bytes(), NON_ALPHANUMERIC)
+        )
     }
 
     /// POSTs `body`; an error post when `error_type` is given.
-    fn post(&self, call: &'static str, url: &str, error_type: Option<&str>, body: &[u8]) -> Result<(), Error> {
+    fn post(
+        &self,
+        call: &'static str,
+        url: &str,
+        error_type: Option<&str>,
+        body: &[u8],
+    ) -> Result<(), Error> {
         let mut attempt = 1;
         loop {
             let req = self.agent.post(url);
@@ -164,11 +206,20 @@ impl Runtime {
                 Ok(resp) if resp.status().is_success() => return Ok(()),
                 Ok(resp) if resp.status() == StatusCode::GONE => {
                     // Lambda's answer when the invocation already timed out.
-                    log::warn!("runtime API {call}: the invocation is gone (it timed out or was answered)");
+                    log::warn!(
+                        "runtime API {call}: the invocation is gone (it timed out or was answered)"
+                    );
                     return Ok(());
                 }
-                Ok(resp) if resp.status().is_server_error() => RuntimeFault::Status(resp.status().as_u16()),
-                Ok(resp) => return Err(Error::Runtime { call, source: RuntimeFault::Status(resp.status().as_u16()) }),
+                Ok(resp) if resp.status().is_server_error() => {
+                    RuntimeFault::Status(resp.status().as_u16())
+                }
+                Ok(resp) => {
+                    return Err(Error::Runtime {
+                        call,
+                        source: RuntimeFault::Status(resp.status().as_u16()),
+                    });
+                }
                 Err(e) => RuntimeFault::Transport(e),
             };
             let e = Error::Runtime { call, source };
@@ -199,7 +250,9 @@ pub fn agent() -> Agent {
     Agent::config_builder()
         .http_status_as_error(false)
         .max_redirects(0)
-        .user_agent(AutoHeaderValue::Provided(std::sync::Arc::new(concat!("lambda-adapter/", env!("CARGO_PKG_VERSION")).into())))
+        .user_agent(AutoHeaderValue::Provided(std::sync::Arc::new(
+            concat!("lambda-adapter/", env!("CARGO_PKG_VERSION")).into(),
+        )))
         .accept(AutoHeaderValue::None)
         .accept_encoding(AutoHeaderValue::None)
         .proxy(None)

@@ -1,0 +1,347 @@
+use super::*;
+
+fn lookup<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
+    move |k| {
+        vars.iter()
+            .find(|(n, _)| *n == k)
+            .map(|(_, v)| v.to_string())
+    }
+}
+
+#[track_caller]
+fn check(vars: &[(&str, &str)]) -> Config {
+    let mut all = vars.to_vec();
+    all.push(("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"));
+    Config::from_lookup(lookup(&all)).unwrap()
+}
+
+#[track_caller]
+fn check_err(vars: &[(&str, &str)], var: &str) {
+    let mut all = vars.to_vec();
+    all.push(("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"));
+    match Config::from_lookup(lookup(&all)) {
+        Err(Error::Config { var: v, .. }) => assert_eq!(v, var),
+        other => panic!("expected an error naming {var}, got {other:?}"),
+    }
+}
+
+#[test]
+fn defaults_match_upstream() {
+    let c = check(&[]);
+    assert_eq!(c.runtime_api, "http://127.0.0.1:9001");
+    assert_eq!(c.extension_api, "http://127.0.0.1:9001");
+    assert_eq!(c.app, "http://127.0.0.1:8080");
+    assert_eq!(c.readiness.url, "http://127.0.0.1:8080/");
+    assert_eq!(c.readiness.protocol, Protocol::Http);
+    assert!(c.readiness.healthy.contains(100) && c.readiness.healthy.contains(499));
+    assert!(!c.readiness.healthy.contains(500) && !c.readiness.healthy.contains(99));
+    assert!(!c.async_init);
+    assert_eq!(c.remove_base_path, None);
+    assert_eq!(c.pass_through_path, "/events");
+    assert!(!c.compression);
+    assert_eq!(c.invoke_mode, InvokeMode::Buffered);
+    assert_eq!(c.authorization_source, None);
+    assert!(c.error_status.is_empty());
+    assert_eq!(c.concurrency, 1);
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+}
+
+#[test]
+fn port_and_host_with_fallbacks() {
+    assert_eq!(check(&[("PORT", "3000")]).app, "http://127.0.0.1:3000");
+    assert!(
+        check(&[("PORT", "3000")]).warnings.is_empty(),
+        "PORT is not deprecated"
+    );
+    let c = check(&[
+        ("AWS_LWA_PORT", "9000"),
+        ("PORT", "3000"),
+        ("AWS_LWA_HOST", "localhost"),
+    ]);
+    assert_eq!(c.app, "http://localhost:9000");
+    assert_eq!(c.readiness.url, "http://localhost:9000/");
+    assert_eq!(check(&[("AWS_LWA_HOST", "[::1]")]).app, "http://[::1]:8080");
+    assert_eq!(check(&[("AWS_LWA_HOST", "[::1]")]).readiness.host, "::1");
+    check_err(&[("AWS_LWA_PORT", "http")], "AWS_LWA_PORT");
+    check_err(&[("PORT", "70000")], "PORT");
+    check_err(&[("AWS_LWA_PORT", "0")], "AWS_LWA_PORT");
+    check_err(&[("AWS_LWA_HOST", "::1")], "AWS_LWA_HOST");
+    check_err(&[("AWS_LWA_HOST", "a/b")], "AWS_LWA_HOST");
+}
+
+#[test]
+fn legacy_names_work_with_a_deprecation_warning() {
+    let c = check(&[
+        ("HOST", "localhost"),
+        ("READINESS_CHECK_PORT", "9999"),
+        ("READINESS_CHECK_PATH", "/health"),
+        ("READINESS_CHECK_PROTOCOL", "TCP"),
+        ("ASYNC_INIT", "true"),
+        ("REMOVE_BASE_PATH", "/api"),
+    ]);
+    assert_eq!(c.app, "http://localhost:8080");
+    assert_eq!(c.readiness.url, "http://localhost:9999/health");
+    assert_eq!(c.readiness.protocol, Protocol::Tcp);
+    assert!(c.async_init);
+    assert_eq!(c.remove_base_path.as_deref(), Some("/api"));
+    for old in [
+        "HOST",
+        "READINESS_CHECK_PORT",
+        "READINESS_CHECK_PATH",
+        "READINESS_CHECK_PROTOCOL",
+        "ASYNC_INIT",
+        "REMOVE_BASE_PATH",
+    ] {
+        let new = format!("AWS_LWA_{old}");
+        assert!(
+            c.warnings
+                .iter()
+                .any(|w| w.contains(&format!("variable {old} is deprecated")) && w.contains(&new)),
+            "{old}: {:?}",
+            c.warnings
+        );
+    }
+    // The new name wins, silently.
+    let c = check(&[("AWS_LWA_HOST", "127.0.0.2"), ("HOST", "localhost")]);
+    assert_eq!(c.app, "http://127.0.0.2:8080");
+    assert!(c.warnings.is_empty());
+}
+
+#[test]
+fn readiness_settings() {
+    let c = check(&[
+        ("AWS_LWA_PORT", "3000"),
+        ("AWS_LWA_READINESS_CHECK_PATH", "/healthz"),
+    ]);
+    assert_eq!(c.readiness.url, "http://127.0.0.1:3000/healthz");
+    assert_eq!(c.readiness.port, 3000);
+    let c = check(&[("AWS_LWA_READINESS_CHECK_PROTOCOL", "grpc")]);
+    assert_eq!(c.readiness.protocol, Protocol::Http);
+    assert!(
+        c.warnings[0].contains("AWS_LWA_READINESS_CHECK_PROTOCOL")
+            && c.warnings[0].contains("grpc")
+    );
+    check_err(
+        &[("AWS_LWA_READINESS_CHECK_PATH", "health")],
+        "AWS_LWA_READINESS_CHECK_PATH",
+    );
+    check_err(
+        &[("AWS_LWA_READINESS_CHECK_PATH", "/a b")],
+        "AWS_LWA_READINESS_CHECK_PATH",
+    );
+    check_err(
+        &[("AWS_LWA_READINESS_CHECK_PORT", "x")],
+        "AWS_LWA_READINESS_CHECK_PORT",
+    );
+}
+
+#[test]
+fn healthy_status_list_and_its_deprecated_predecessor() {
+    let c = check(&[("AWS_LWA_READINESS_CHECK_HEALTHY_STATUS", "200-299, 418")]);
+    assert!(c.readiness.healthy.contains(204) && c.readiness.healthy.contains(418));
+    assert!(!c.readiness.healthy.contains(404));
+    let c = check(&[("AWS_LWA_READINESS_CHECK_MIN_UNHEALTHY_STATUS", "400")]);
+    assert!(c.readiness.healthy.contains(399) && !c.readiness.healthy.contains(400));
+    assert!(c.warnings.iter().any(|w| w.contains("deprecated")));
+    // The new variable wins over the deprecated one.
+    let c = check(&[
+        ("AWS_LWA_READINESS_CHECK_HEALTHY_STATUS", "200"),
+        ("AWS_LWA_READINESS_CHECK_MIN_UNHEALTHY_STATUS", "400"),
+    ]);
+    assert!(!c.readiness.healthy.contains(399));
+    // A list with nothing valid would never be ready: an error, not a hang.
+    check_err(
+        &[("AWS_LWA_READINESS_CHECK_HEALTHY_STATUS", "ok")],
+        "AWS_LWA_READINESS_CHECK_HEALTHY_STATUS",
+    );
+}
+
+#[test]
+fn status_list_syntax() {
+    let mut w = Vec::new();
+    let s = StatusSet::parse("V", "500,502-504,422", &mut w);
+    for code in [500, 502, 503, 504, 422] {
+        assert!(s.contains(code), "{code}");
+    }
+    assert!(!s.contains(501) && w.is_empty());
+    let s = StatusSet::parse("V", "500, 502-504 ,,", &mut w);
+    assert!(s.contains(503) && w.is_empty());
+    let s = StatusSet::parse("V", "500 - 504,200-300-400,500-invalid,x", &mut w);
+    assert!(s.is_empty());
+    assert_eq!(w.len(), 4, "{w:?}");
+    assert!(StatusSet::parse("V", "504-500", &mut w).is_empty());
+}
+
+#[test]
+fn error_status_codes() {
+    let c = check(&[("AWS_LWA_ERROR_STATUS_CODES", "500-599,429")]);
+    assert!(
+        c.error_status.contains(503)
+            && c.error_status.contains(429)
+            && !c.error_status.contains(404)
+    );
+    let c = check(&[("AWS_LWA_ERROR_STATUS_CODES", "500,bad")]);
+    assert!(c.error_status.contains(500));
+    assert!(c.warnings[0].contains("AWS_LWA_ERROR_STATUS_CODES") && c.warnings[0].contains("bad"));
+    check_err(
+        &[("AWS_LWA_ERROR_STATUS_CODES", "five hundred")],
+        "AWS_LWA_ERROR_STATUS_CODES",
+    );
+    assert!(
+        check(&[("AWS_LWA_ERROR_STATUS_CODES", "")])
+            .error_status
+            .is_empty()
+    );
+}
+
+#[test]
+fn booleans_accept_common_spellings() {
+    for (v, expected) in [
+        ("true", true),
+        ("TRUE", true),
+        ("1", true),
+        ("yes", true),
+        ("Yes", true),
+    ] {
+        assert_eq!(
+            check(&[("AWS_LWA_ASYNC_INIT", v)]).async_init,
+            expected,
+            "{v}"
+        );
+    }
+    for v in ["false", "False", "0", "no", ""] {
+        assert!(!check(&[("AWS_LWA_ASYNC_INIT", v)]).async_init, "{v}");
+    }
+    assert!(check(&[("AWS_LWA_ENABLE_COMPRESSION", "Yes")]).compression);
+    check_err(&[("AWS_LWA_ASYNC_INIT", "maybe")], "AWS_LWA_ASYNC_INIT");
+    check_err(
+        &[("AWS_LWA_ENABLE_COMPRESSION", "on please")],
+        "AWS_LWA_ENABLE_COMPRESSION",
+    );
+}
+
+#[test]
+fn base_and_pass_through_paths() {
+    for (v, expected) in [
+        ("/api", Some("/api")),
+        ("/api/", Some("/api")),
+        ("api", Some("/api")),
+        ("/", None),
+        ("", None),
+    ] {
+        assert_eq!(
+            check(&[("AWS_LWA_REMOVE_BASE_PATH", v)])
+                .remove_base_path
+                .as_deref(),
+            expected,
+            "{v:?}"
+        );
+    }
+    assert_eq!(
+        check(&[("AWS_LWA_PASS_THROUGH_PATH", "/sqs")]).pass_through_path,
+        "/sqs"
+    );
+    check_err(
+        &[("AWS_LWA_PASS_THROUGH_PATH", "sqs")],
+        "AWS_LWA_PASS_THROUGH_PATH",
+    );
+}
+
+#[test]
+fn invoke_mode_and_concurrency() {
+    assert_eq!(
+        check(&[("AWS_LWA_INVOKE_MODE", "RESPONSE_STREAM")]).invoke_mode,
+        InvokeMode::ResponseStream
+    );
+    let c = check(&[("AWS_LWA_INVOKE_MODE", "streaming")]);
+    assert_eq!(c.invoke_mode, InvokeMode::Buffered);
+    assert!(c.warnings[0].contains("AWS_LWA_INVOKE_MODE") && c.warnings[0].contains("streaming"));
+    assert_eq!(check(&[("AWS_LAMBDA_MAX_CONCURRENCY", "8")]).concurrency, 8);
+    assert_eq!(check(&[("AWS_LAMBDA_MAX_CONCURRENCY", "0")]).concurrency, 1);
+    let c = check(&[("AWS_LAMBDA_MAX_CONCURRENCY", "lots")]);
+    assert_eq!(c.concurrency, 1);
+    assert!(c.warnings[0].contains("AWS_LAMBDA_MAX_CONCURRENCY"));
+}
+
+#[test]
+fn authorization_source() {
+    let c = check(&[("AWS_LWA_AUTHORIZATION_SOURCE", "X-Api-Token")]);
+    assert_eq!(c.authorization_source.unwrap().as_str(), "x-api-token");
+    check_err(
+        &[("AWS_LWA_AUTHORIZATION_SOURCE", "bad name")],
+        "AWS_LWA_AUTHORIZATION_SOURCE",
+    );
+}
+
+#[test]
+fn runtime_api_forms() {
+    // decisions.md #15: a scheme and a base path, as local emulators print it.
+    let c = check(&[("AWS_LAMBDA_RUNTIME_API", "http://127.0.0.1:9000/.rt/fn/")]);
+    assert_eq!(c.runtime_api, "http://127.0.0.1:9000/.rt/fn");
+    assert_eq!(c.extension_api, "http://127.0.0.1:9000/.rt/fn");
+    // The proxy applies to the Runtime API only.
+    let c = check(&[("AWS_LWA_LAMBDA_RUNTIME_API_PROXY", "127.0.0.1:9009")]);
+    assert_eq!(c.runtime_api, "http://127.0.0.1:9009");
+    assert_eq!(c.extension_api, "http://127.0.0.1:9001");
+    check_err(
+        &[("AWS_LAMBDA_RUNTIME_API", "https://x:1")],
+        "AWS_LAMBDA_RUNTIME_API",
+    );
+    check_err(&[("AWS_LAMBDA_RUNTIME_API", "")], "AWS_LAMBDA_RUNTIME_API");
+    check_err(
+        &[("AWS_LWA_LAMBDA_RUNTIME_API_PROXY", "ftp://x:1")],
+        "AWS_LWA_LAMBDA_RUNTIME_API_PROXY",
+    );
+    match Config::from_lookup(lookup(&[])) {
+        Err(Error::Config {
+            var: "AWS_LAMBDA_RUNTIME_API",
+            ..
+        }) => {}
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn env_config_is_json_with_upstream_keys() {
+    let c = check(&[
+        ("AWS_LAMBDA_FUNCTION_NAME", "fn \"q\""),
+        ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024"),
+        ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
+        ("AWS_LAMBDA_LOG_STREAM_NAME", "stream"),
+        ("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/fn"),
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&c.env_config).unwrap();
+    assert_eq!(
+        v,
+        serde_json::json!({"function_name": "fn \"q\"", "memory": 1024, "version": "$LATEST",
+            "log_stream": "stream", "log_group": "/aws/lambda/fn"})
+    );
+    let v: serde_json::Value = serde_json::from_str(&check(&[]).env_config).unwrap();
+    assert_eq!(v["memory"], serde_json::Value::Null);
+}
+
+#[test]
+fn logging_levels() {
+    let l = Logging::from_lookup(lookup(&[]));
+    assert_eq!((l.filter.as_str(), l.json), ("info", false));
+    let l = Logging::from_lookup(lookup(&[
+        ("AWS_LAMBDA_LOG_LEVEL", "DEBUG"),
+        ("RUST_LOG", "trace"),
+    ]));
+    assert_eq!(l.filter, "debug");
+    assert_eq!(
+        Logging::from_lookup(lookup(&[("AWS_LAMBDA_LOG_LEVEL", "FATAL")])).filter,
+        "error"
+    );
+    assert_eq!(
+        Logging::from_lookup(lookup(&[("RUST_LOG", "lambda_adapter=trace")])).filter,
+        "lambda_adapter=trace"
+    );
+    let l = Logging::from_lookup(lookup(&[
+        ("AWS_LAMBDA_LOG_LEVEL", "loud"),
+        ("AWS_LAMBDA_LOG_FORMAT", "json"),
+    ]));
+    assert_eq!(l.filter, "info");
+    assert!(l.json);
+    assert!(l.warning.unwrap().contains("AWS_LAMBDA_LOG_LEVEL"));
+}

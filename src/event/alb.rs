@@ -11,8 +11,8 @@ use ureq::http::StatusCode;
 
 use super::body::push_body;
 use super::{
-    Error, Fields, Parts, SetCookie, form_query, merge_headers, method, optional_path, push_joined_headers,
-    push_multi_headers, push_status, push_str,
+    Error, Fields, Parts, SetCookie, form_query, merge_headers, method, optional_path,
+    push_joined_headers, push_multi_headers, push_status, push_str,
 };
 use crate::app::AppResponse;
 
@@ -45,6 +45,9 @@ pub(super) fn from_response(resp: &AppResponse, multi_value: bool) -> Vec<u8> {
 
 /// `"200 OK"`; a code without a reason phrase gets a trailing space, as upstream.
 fn status_description(status: u16) -> String {
-    let reason = StatusCode::from_u16(status).ok().and_then(|s| s.canonical_reason()).unwrap_or("");
+    let reason = StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("");
     format!("{status} {reason}")
 }

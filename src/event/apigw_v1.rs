@@ -7,7 +7,10 @@
 //! `headers` empty, so API Gateway repeats nothing.
 
 use super::body::push_body;
-use super::{Error, Fields, Parts, form_query, merge_headers, method, optional_path, push_multi_headers, push_status};
+use super::{
+    Error, Fields, Parts, form_query, merge_headers, method, optional_path, push_multi_headers,
+    push_status,
+};
 use crate::app::AppResponse;
 
 pub(super) fn to_request<'a>(f: &Fields<'a>) -> Result<Parts<'a>, Error> {

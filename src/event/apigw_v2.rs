@@ -12,8 +12,8 @@ use ureq::http::header::{self, HeaderValue};
 
 use super::body::push_body;
 use super::{
-    Error, Fields, Parts, SetCookie, Str, header_text, merge_headers, method, optional_path, parse_field, push_joined_headers,
-    push_status, push_str, uri,
+    Error, Fields, Parts, SetCookie, Str, header_text, merge_headers, method, optional_path,
+    parse_field, push_joined_headers, push_status, push_str, uri,
 };
 use crate::app::AppResponse;
 
@@ -31,13 +31,15 @@ struct Http<'a> {
 
 pub(super) fn to_request<'a>(f: &Fields<'a>) -> Result<Parts<'a>, Error> {
     let context = f.request_context.map_or("{}", RawValue::get);
-    let context: Context = serde_json::from_str(context).map_err(|e| Error::event("requestContext.http", e.to_string()))?;
+    let context: Context = serde_json::from_str(context)
+        .map_err(|e| Error::event("requestContext.http", e.to_string()))?;
     let raw_query: Option<Str> = parse_field("rawQueryString", f.raw_query)?;
     let mut headers = merge_headers(f.headers, None)?;
     let cookies: Option<Vec<Str>> = parse_field("cookies", f.cookies)?;
     if let Some(cookies) = cookies.filter(|c| !c.is_empty()) {
         let joined = cookies.iter().map(|c| &**c).collect::<Vec<_>>().join("; ");
-        let value = HeaderValue::from_str(&joined).map_err(|_| Error::event("cookies", "contains a control character"))?;
+        let value = HeaderValue::from_str(&joined)
+            .map_err(|_| Error::event("cookies", "contains a control character"))?;
         headers.insert(header::COOKIE, value);
     }
     Ok(Parts {

@@ -36,18 +36,28 @@ pub fn decode_base64(text: &str) -> Result<Vec<u8>, base64::DecodeError> {
     } else {
         Cow::Borrowed(text)
     };
-    LENIENT.decode(text.as_bytes()).or_else(|e| LENIENT_URL_SAFE.decode(text.as_bytes()).map_err(|_| e))
+    LENIENT
+        .decode(text.as_bytes())
+        .or_else(|e| LENIENT_URL_SAFE.decode(text.as_bytes()).map_err(|_| e))
 }
 
 /// The event's body as bytes: borrowed from the payload when it can be.
-pub fn decode_request<'a>(body: Option<&'a RawValue>, is_base64: Option<&RawValue>) -> Result<Cow<'a, [u8]>, Error> {
+pub fn decode_request<'a>(
+    body: Option<&'a RawValue>,
+    is_base64: Option<&RawValue>,
+) -> Result<Cow<'a, [u8]>, Error> {
     let text: Option<Str> = parse_field("body", body)?;
     let is_base64: Option<bool> = parse_field("isBase64Encoded", is_base64)?;
-    let Some(Str(text)) = text else { return Ok(Cow::Borrowed(&[])) };
+    let Some(Str(text)) = text else {
+        return Ok(Cow::Borrowed(&[]));
+    };
     if is_base64 == Some(true) {
-        return decode_base64(&text)
-            .map(Cow::Owned)
-            .map_err(|e| Error::event("body", format!("isBase64Encoded is true but the body is not base64: {e}")));
+        return decode_base64(&text).map(Cow::Owned).map_err(|e| {
+            Error::event(
+                "body",
+                format!("isBase64Encoded is true but the body is not base64: {e}"),
+            )
+        });
     }
     Ok(match text {
         Cow::Borrowed(s) => Cow::Borrowed(s.as_bytes()),
@@ -69,7 +79,9 @@ pub fn as_text<'b>(headers: &HeaderMap, body: &'b [u8]) -> Option<&'b str> {
         None => true,
         Some(ct) => ct.to_str().is_ok_and(is_textual),
     };
-    let marked = headers.get("x-lambda-http-content-encoding").is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"text"));
+    let marked = headers
+        .get("x-lambda-http-content-encoding")
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"text"));
     if !(textual || marked) {
         return None;
     }
@@ -78,10 +90,20 @@ pub fn as_text<'b>(headers: &HeaderMap, body: &'b [u8]) -> Option<&'b str> {
 
 /// `text/*`, JSON, JavaScript, XML, YAML, and the `+json`/`+xml`/`+yaml` suffixes.
 pub fn is_textual(content_type: &str) -> bool {
-    let media = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let media = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     media.starts_with("text/")
-        || matches!(media.as_str(), "application/json" | "application/javascript" | "application/xml" | "application/yaml")
-        || [b"+json".as_slice(), b"+xml", b"+yaml"].iter().any(|s| media.as_bytes().ends_with(s))
+        || matches!(
+            media.as_str(),
+            "application/json" | "application/javascript" | "application/xml" | "application/yaml"
+        )
+        || [b"+json".as_slice(), b"+xml", b"+yaml"]
+            .iter()
+            .any(|s| media.as_bytes().ends_with(s))
 }
 
 /// Writes `"body":...,"isBase64Encoded":...`.
@@ -95,8 +117,13 @@ pub fn push_body(out: &mut Vec<u8>, headers: &HeaderMap, body: &[u8]) {
         None => {
             out.push(b'"');
             let start = out.len();
-            out.resize(start + base64::encoded_len(body.len(), true).unwrap_or(0), 0);
-            let written = STANDARD.encode_slice(body, &mut out[start..]).expect("BUG: buffer sized by encoded_len");
+            out.resize(
+                start + base64::encoded_len(body.len(), true).unwrap_or(0),
+                0,
+            );
+            let written = STANDARD
+                .encode_slice(body, &mut out[start..])
+                .expect("BUG: buffer sized by encoded_len");
             out.truncate(start + written);
             out.extend_from_slice(b"\",\"isBase64Encoded\":true");
         }
@@ -123,21 +150,44 @@ mod tests {
 
     #[track_caller]
     fn check(pairs: &[(&'static str, &'static str)], body: &[u8], text: bool) {
-        assert_eq!(as_text(&headers(pairs), body).is_some(), text, "{pairs:?} {body:?}");
+        assert_eq!(
+            as_text(&headers(pairs), body).is_some(),
+            text,
+            "{pairs:?} {body:?}"
+        );
     }
 
     #[test]
     fn text_or_base64() {
-        check(&[("content-type", "text/html; charset=utf-8")], b"<p>hi</p>", true);
+        check(
+            &[("content-type", "text/html; charset=utf-8")],
+            b"<p>hi</p>",
+            true,
+        );
         check(&[("content-type", "Text/HTML")], b"hi", true);
         check(&[("content-type", "application/json")], b"{}", true);
         check(&[("content-type", "application/problem+json")], b"{}", true);
         check(&[("content-type", "image/svg+xml")], b"<svg/>", true);
         check(&[("content-type", "application/yaml")], b"a: 1", true);
         check(&[("content-type", "image/png")], b"PNG", false);
-        check(&[("content-type", "application/octet-stream")], b"abc", false);
-        check(&[("content-type", "text/plain"), ("content-encoding", "gzip")], b"abc", false);
-        check(&[("content-type", "image/png"), ("x-lambda-http-content-encoding", "text")], b"abc", true);
+        check(
+            &[("content-type", "application/octet-stream")],
+            b"abc",
+            false,
+        );
+        check(
+            &[("content-type", "text/plain"), ("content-encoding", "gzip")],
+            b"abc",
+            false,
+        );
+        check(
+            &[
+                ("content-type", "image/png"),
+                ("x-lambda-http-content-encoding", "text"),
+            ],
+            b"abc",
+            true,
+        );
         check(&[], b"plain", true);
     }
 
@@ -153,7 +203,8 @@ mod tests {
         let body: Vec<u8> = (0..=255).collect();
         let mut out = Vec::new();
         push_body(&mut out, &headers(&[("content-type", "image/png")]), &body);
-        let v: serde_json::Value = serde_json::from_slice(&[b"{", &out[..], b"}"].concat()).unwrap();
+        let v: serde_json::Value =
+            serde_json::from_slice(&[b"{", &out[..], b"}"].concat()).unwrap();
         assert_eq!(v["isBase64Encoded"], true);
         assert_eq!(decode_base64(v["body"].as_str().unwrap()).unwrap(), body);
     }

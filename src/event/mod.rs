@@ -19,8 +19,8 @@ use std::fmt;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
-use ureq::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 use ureq::http::Method;
+use ureq::http::header::{self, HeaderMap, HeaderName, HeaderValue};
 
 use crate::app::{AppRequest, AppResponse};
 use crate::config::Config;
@@ -102,30 +102,59 @@ struct Parts<'a> {
 
 /// Decodes an invocation into the request for the app.
 pub fn decode<'a>(inv: &'a Invocation, cfg: &Config) -> Result<(Source, AppRequest<'a>), Error> {
-    let payload = inv.payload.as_slice();
-    let first = payload.iter().find(|b| !b.is_ascii_whitespace());
-    let fields: Fields = if first == Some(&b'{') {
-        serde_json::from_slice(payload).map_err(invalid_json)?
+    // JSON is UTF-8 (RFC 8259); checking once up front covers the parts serde skips.
+    let payload = std::str::from_utf8(&inv.payload)
+        .map_err(|e| Error::event("(payload)", format!("not valid JSON: not UTF-8 ({e})")))?;
+    let fields: Fields = if payload.trim_start().starts_with('{') {
+        serde_json::from_str(payload).map_err(invalid_json)?
     } else {
         // Arrays, strings, numbers and null are valid events of no HTTP shape.
-        serde_json::from_slice::<de::IgnoredAny>(payload).map_err(invalid_json)?;
+        serde_json::from_str::<de::IgnoredAny>(payload).map_err(invalid_json)?;
         Fields::default()
     };
     let source = detect(&fields)?;
     let (parts, body) = match source {
-        Source::ApiGwV1 => (apigw_v1::to_request(&fields)?, body::decode_request(fields.body, fields.is_base64)?),
-        Source::ApiGwV2 => (apigw_v2::to_request(&fields)?, body::decode_request(fields.body, fields.is_base64)?),
-        Source::Alb { .. } => (alb::to_request(&fields)?, body::decode_request(fields.body, fields.is_base64)?),
-        Source::PassThrough => (pass_through::to_request(cfg), Cow::Borrowed(payload)),
+        Source::ApiGwV1 => (
+            apigw_v1::to_request(&fields)?,
+            body::decode_request(fields.body, fields.is_base64)?,
+        ),
+        Source::ApiGwV2 => (
+            apigw_v2::to_request(&fields)?,
+            body::decode_request(fields.body, fields.is_base64)?,
+        ),
+        Source::Alb { .. } => (
+            alb::to_request(&fields)?,
+            body::decode_request(fields.body, fields.is_base64)?,
+        ),
+        Source::PassThrough => (
+            pass_through::to_request(cfg),
+            Cow::Borrowed(payload.as_bytes()),
+        ),
     };
-    let Parts { method, path, query, mut headers } = parts;
+    let Parts {
+        method,
+        path,
+        query,
+        mut headers,
+    } = parts;
     let (path, context) = match (source, fields.request_context) {
         (Source::PassThrough, _) | (_, None) => (&*path, Cow::Borrowed("null")),
-        (_, Some(raw)) => (remove_base_path(&path, cfg.remove_base_path.as_deref()), compact_json(raw.get())),
+        (_, Some(raw)) => (
+            remove_base_path(&path, cfg.remove_base_path.as_deref()),
+            compact_json(raw.get()),
+        ),
     };
     let uri = uri::target(&cfg.app, path, &query)?;
     inject(&mut headers, inv, cfg, &context)?;
-    Ok((source, AppRequest { method, uri, headers, body }))
+    Ok((
+        source,
+        AppRequest {
+            method,
+            uri,
+            headers,
+            body,
+        },
+    ))
 }
 
 /// Encodes the app's answer as the Lambda result for `source`.
@@ -137,7 +166,9 @@ pub fn encode(source: Source, resp: AppResponse) -> Result<Vec<u8>, Error> {
         Source::PassThrough => pass_through::from_response(resp),
     };
     if out.len() > MAX_RESPONSE {
-        return Err(Error::TooLarge { limit: MAX_RESPONSE });
+        return Err(Error::TooLarge {
+            limit: MAX_RESPONSE,
+        });
     }
     Ok(out)
 }
@@ -145,15 +176,20 @@ pub fn encode(source: Source, resp: AppResponse) -> Result<Vec<u8>, Error> {
 /// Tells the sources apart (decisions.md #2).
 fn detect(f: &Fields) -> Result<Source, Error> {
     // Authorizers answer with a policy, which only a pass-through result can carry.
-    let kind = f.kind.and_then(|k| serde_json::from_str::<&str>(k.get()).ok());
-    if matches!(kind, Some("REQUEST" | "TOKEN")) && (f.method_arn.is_some() || f.route_arn.is_some()) {
+    let kind = f
+        .kind
+        .and_then(|k| serde_json::from_str::<&str>(k.get()).ok());
+    if matches!(kind, Some("REQUEST" | "TOKEN"))
+        && (f.method_arn.is_some() || f.route_arn.is_some())
+    {
         return Ok(Source::PassThrough);
     }
     let Some(context) = f.request_context else {
         return Ok(Source::PassThrough);
     };
     let keys = if context.get().starts_with('{') {
-        serde_json::from_str::<ContextKeys>(context.get()).map_err(|e| Error::event("requestContext", e.to_string()))?
+        serde_json::from_str::<ContextKeys>(context.get())
+            .map_err(|e| Error::event("requestContext", e.to_string()))?
     } else {
         ContextKeys::default()
     };
@@ -164,7 +200,9 @@ fn detect(f: &Fields) -> Result<Source, Error> {
         return Ok(Source::ApiGwV2);
     }
     if keys.elb.is_some() {
-        return Ok(Source::Alb { multi_value: f.multi_headers.is_some() });
+        return Ok(Source::Alb {
+            multi_value: f.multi_headers.is_some(),
+        });
     }
     if f.http_method.is_some() {
         if !context.get().starts_with('{') {
@@ -192,7 +230,12 @@ pub fn remove_base_path<'p>(path: &'p str, base: Option<&str>) -> &'p str {
 
 /// Adds the headers every HTTP request carries, replacing the event's own
 /// copies, then applies `AWS_LWA_AUTHORIZATION_SOURCE`.
-fn inject(headers: &mut HeaderMap, inv: &Invocation, cfg: &Config, request_context: &str) -> Result<(), Error> {
+fn inject(
+    headers: &mut HeaderMap,
+    inv: &Invocation,
+    cfg: &Config,
+    request_context: &str,
+) -> Result<(), Error> {
     // ureq frames the body by these; the real length is set when sending (decisions.md #7).
     headers.remove(header::CONTENT_LENGTH);
     headers.remove(header::TRANSFER_ENCODING);
@@ -205,17 +248,32 @@ fn inject(headers: &mut HeaderMap, inv: &Invocation, cfg: &Config, request_conte
                 headers.insert(&name, first.clone());
             }
             if first.to_str().is_err() {
-                return Err(Error::event(format!("headers.{name}"), "only visible ASCII characters are allowed"));
+                return Err(Error::event(
+                    format!("headers.{name}"),
+                    "only visible ASCII characters are allowed",
+                ));
             }
         }
     }
-    headers.insert("x-amzn-request-context", header_value("requestContext", request_context.as_bytes())?);
-    headers.insert("x-amzn-lambda-context", header_value("(lambda context)", &lambda_context(inv, &cfg.env_config))?);
+    headers.insert(
+        "x-amzn-request-context",
+        header_value("requestContext", request_context.as_bytes())?,
+    );
+    headers.insert(
+        "x-amzn-lambda-context",
+        header_value("(lambda context)", &lambda_context(inv, &cfg.env_config))?,
+    );
     if let Some(trace) = inv.trace_id.as_deref() {
-        headers.insert("x-amzn-trace-id", header_value("Lambda-Runtime-Trace-Id", trace.as_bytes())?);
+        headers.insert(
+            "x-amzn-trace-id",
+            header_value("Lambda-Runtime-Trace-Id", trace.as_bytes())?,
+        );
     }
     if let Some(tenant) = inv.tenant_id.as_deref() {
-        headers.insert("x-amz-tenant-id", header_value("Lambda-Runtime-Aws-Tenant-Id", tenant.as_bytes())?);
+        headers.insert(
+            "x-amz-tenant-id",
+            header_value("Lambda-Runtime-Aws-Tenant-Id", tenant.as_bytes())?,
+        );
     }
     if let Some(source) = &cfg.authorization_source {
         authorization_from(headers, source);
@@ -264,13 +322,19 @@ fn lambda_context(inv: &Invocation, env_config: &str) -> Vec<u8> {
 /// decoded first when it is base64 of JSON (as local emulators send the
 /// client context), otherwise `null`.
 fn json_header(value: Option<&str>) -> Cow<'_, str> {
-    let Some(value) = value else { return Cow::Borrowed("null") };
+    let Some(value) = value else {
+        return Cow::Borrowed("null");
+    };
     if serde_json::from_str::<&RawValue>(value).is_ok() {
         return compact_json(value);
     }
-    let decoded = body::decode_base64(value.trim()).ok().and_then(|b| String::from_utf8(b).ok());
+    let decoded = body::decode_base64(value.trim())
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok());
     match decoded {
-        Some(text) if serde_json::from_str::<&RawValue>(&text).is_ok() => Cow::Owned(compact_json(&text).into_owned()),
+        Some(text) if serde_json::from_str::<&RawValue>(&text).is_ok() => {
+            Cow::Owned(compact_json(&text).into_owned())
+        }
         _ => Cow::Borrowed("null"),
     }
 }
@@ -313,11 +377,20 @@ fn header_value(field: &str, value: &[u8]) -> Result<HeaderValue, Error> {
 }
 
 /// Appends one event header, naming it in the error when it is invalid.
-fn append_header(headers: &mut HeaderMap, field: &str, name: &str, value: &str) -> Result<(), Error> {
+fn append_header(
+    headers: &mut HeaderMap,
+    field: &str,
+    name: &str,
+    value: &str,
+) -> Result<(), Error> {
     let header_name = HeaderName::from_bytes(name.as_bytes())
         .map_err(|_| Error::event(format!("{field}.{name}"), "not a valid header name"))?;
-    let value = HeaderValue::from_str(value)
-        .map_err(|_| Error::event(format!("{field}.{name}"), "contains a control character (CR, LF, NUL...)"))?;
+    let value = HeaderValue::from_str(value).map_err(|_| {
+        Error::event(
+            format!("{field}.{name}"),
+            "contains a control character (CR, LF, NUL...)",
+        )
+    })?;
     headers.append(header_name, value);
     Ok(())
 }
@@ -335,7 +408,10 @@ fn merge_headers(single: Option<&RawValue>, multi: Option<&RawValue>) -> Result<
     }
     let single: Entries<Option<Str>> = parse_field("headers", single)?;
     for (name, value) in &single.0 {
-        let seen = multi.0.iter().any(|(n, vs)| vs.is_some() && n.eq_ignore_ascii_case(name));
+        let seen = multi
+            .0
+            .iter()
+            .any(|(n, vs)| vs.is_some() && n.eq_ignore_ascii_case(name));
         if let (false, Some(v)) = (seen, value) {
             append_header(&mut headers, "headers", name, v)?;
         }
@@ -344,10 +420,15 @@ fn merge_headers(single: Option<&RawValue>, multi: Option<&RawValue>) -> Result<
 }
 
 /// Parses a raw field, naming it in the error; absent or `null` is the default.
-fn parse_field<'a, T: Deserialize<'a> + Default>(field: &str, raw: Option<&'a RawValue>) -> Result<T, Error> {
+fn parse_field<'a, T: Deserialize<'a> + Default>(
+    field: &str,
+    raw: Option<&'a RawValue>,
+) -> Result<T, Error> {
     match raw {
         None => Ok(T::default()),
-        Some(raw) => serde_json::from_str(raw.get()).map_err(|e| Error::event(field, e.to_string())),
+        Some(raw) => {
+            serde_json::from_str(raw.get()).map_err(|e| Error::event(field, e.to_string()))
+        }
     }
 }
 
@@ -360,13 +441,20 @@ fn required_str<'a>(field: &str, raw: Option<&'a RawValue>) -> Result<Str<'a>, E
 /// A path field; absent, `null` or empty means `/`.
 fn optional_path<'a>(field: &str, raw: Option<&'a RawValue>) -> Result<Cow<'a, str>, Error> {
     let path: Option<Str> = parse_field(field, raw)?;
-    Ok(path.map(|p| p.0).filter(|p| !p.is_empty()).unwrap_or(Cow::Borrowed("/")))
+    Ok(path
+        .map(|p| p.0)
+        .filter(|p| !p.is_empty())
+        .unwrap_or(Cow::Borrowed("/")))
 }
 
 /// A query rebuilt form-encoded from REST or ALB parameters, in event order:
 /// the multi-value map when it has entries, else the single-value one. ALB
 /// values arrive still encoded (`decode`), API Gateway's decoded.
-fn form_query(single: Option<&RawValue>, multi: Option<&RawValue>, decode: bool) -> Result<String, Error> {
+fn form_query(
+    single: Option<&RawValue>,
+    multi: Option<&RawValue>,
+    decode: bool,
+) -> Result<String, Error> {
     let mut out = String::new();
     let mut push = |name: &str, value: &str| {
         if decode {
@@ -395,7 +483,8 @@ fn form_query(single: Option<&RawValue>, multi: Option<&RawValue>, decode: bool)
 
 fn method(field: &str, raw: Option<&RawValue>) -> Result<Method, Error> {
     let name = required_str(field, raw)?;
-    Method::from_bytes(name.as_bytes()).map_err(|_| Error::event(field, format!("{:?} is not an HTTP method", &*name)))
+    Method::from_bytes(name.as_bytes())
+        .map_err(|_| Error::event(field, format!("{:?} is not an HTTP method", &*name)))
 }
 
 /// A JSON string, borrowed from the payload when it has no escapes.
@@ -489,8 +578,13 @@ fn push_status(out: &mut Vec<u8>, status: u16) {
 
 /// Response headers grouped by name, lower-case, in the app's order;
 /// `transfer-encoding` describes the app's framing, not the content.
-fn response_headers(headers: &HeaderMap) -> impl Iterator<Item = (&HeaderName, header::GetAll<'_, HeaderValue>)> {
-    headers.keys().filter(|n| *n != header::TRANSFER_ENCODING).map(|n| (n, headers.get_all(n)))
+fn response_headers(
+    headers: &HeaderMap,
+) -> impl Iterator<Item = (&HeaderName, header::GetAll<'_, HeaderValue>)> {
+    headers
+        .keys()
+        .filter(|n| *n != header::TRANSFER_ENCODING)
+        .map(|n| (n, headers.get_all(n)))
 }
 
 /// What a single-value header map does with `Set-Cookie`, which cannot be joined.
@@ -518,7 +612,11 @@ fn push_joined_headers(out: &mut Vec<u8>, headers: &HeaderMap, set_cookie: SetCo
         push_str(out, name.as_str());
         out.push(b':');
         let mut joined = String::new();
-        for (i, v) in values.iter().take(if is_cookie { 1 } else { usize::MAX }).enumerate() {
+        for (i, v) in values
+            .iter()
+            .take(if is_cookie { 1 } else { usize::MAX })
+            .enumerate()
+        {
             if i > 0 {
                 joined.push_str(", ");
             }

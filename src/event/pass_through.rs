@@ -9,8 +9,8 @@
 
 use std::borrow::Cow;
 
-use ureq::http::header::{self, HeaderMap, HeaderValue};
 use ureq::http::Method;
+use ureq::http::header::{self, HeaderMap, HeaderValue};
 
 use super::Parts;
 use super::body::as_text;
@@ -19,11 +19,20 @@ use crate::config::Config;
 
 pub(super) fn to_request<'a>(cfg: &'a Config) -> Parts<'a> {
     let mut headers = HeaderMap::new();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    Parts { method: Method::POST, path: Cow::Borrowed(&cfg.pass_through_path), query: String::new(), headers }
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    Parts {
+        method: Method::POST,
+        path: Cow::Borrowed(&cfg.pass_through_path),
+        query: String::new(),
+        headers,
+    }
 }
 
 pub(super) fn from_response(resp: AppResponse) -> Vec<u8> {
-    let is_json = as_text(&resp.headers, &resp.body).is_some_and(|t| serde_json::from_str::<serde::de::IgnoredAny>(t).is_ok());
+    let is_json = as_text(&resp.headers, &resp.body)
+        .is_some_and(|t| serde_json::from_str::<serde::de::IgnoredAny>(t).is_ok());
     if is_json { resp.body } else { b"null".to_vec() }
 }

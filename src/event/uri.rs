@@ -14,13 +14,32 @@ use ureq::http::Uri;
 use crate::error::Error;
 
 /// WHATWG path percent-encode set (plus non-ASCII, always encoded).
-const PATH: &AsciiSet = &CONTROLS.add(b' ').add(b'"').add(b'#').add(b'<').add(b'>').add(b'?').add(b'`').add(b'{').add(b'}');
+const PATH: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'<')
+    .add(b'>')
+    .add(b'?')
+    .add(b'`')
+    .add(b'{')
+    .add(b'}');
 
 /// WHATWG special-query percent-encode set, plus `#`.
-const QUERY: &AsciiSet = &CONTROLS.add(b' ').add(b'"').add(b'#').add(b'<').add(b'>').add(b'\'');
+const QUERY: &AsciiSet = &CONTROLS
+    .add(b' ')
+    .add(b'"')
+    .add(b'#')
+    .add(b'<')
+    .add(b'>')
+    .add(b'\'');
 
 /// `application/x-www-form-urlencoded`: only `A-Za-z0-9*-._` stay as they are.
-const FORM: &AsciiSet = &NON_ALPHANUMERIC.remove(b'*').remove(b'-').remove(b'.').remove(b'_');
+const FORM: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'*')
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_');
 
 /// The `http` crate's limit for a path and query.
 const MAX_TARGET: usize = u16::MAX as usize - 1;
@@ -38,9 +57,13 @@ pub fn target(base: &str, path: &str, query: &str) -> Result<Uri, Error> {
         out.push_str(query);
     }
     if out.len() - base.len() > MAX_TARGET {
-        return Err(Error::event("path", format!("path and query are longer than {MAX_TARGET} bytes")));
+        return Err(Error::event(
+            "path",
+            format!("path and query are longer than {MAX_TARGET} bytes"),
+        ));
     }
-    Uri::try_from(out).map_err(|e| Error::event("path", format!("cannot form a request target: {e}")))
+    Uri::try_from(out)
+        .map_err(|e| Error::event("path", format!("cannot form a request target: {e}")))
 }
 
 /// A raw query string as sent by the client, made safe for a request line.
@@ -104,7 +127,10 @@ mod tests {
 
     #[test]
     fn raw_queries_are_kept_except_unsafe_bytes() {
-        assert_eq!(encode_query("a=1&b=%zz&c=100%&d=|{}[]^`+"), "a=1&b=%zz&c=100%&d=|{}[]^`+");
+        assert_eq!(
+            encode_query("a=1&b=%zz&c=100%&d=|{}[]^`+"),
+            "a=1&b=%zz&c=100%&d=|{}[]^`+"
+        );
         assert_eq!(encode_query("q=a b\"<>'#é"), "q=a%20b%22%3C%3E%27%23%C3%A9");
         let uri = target("http://h:1", "/", &encode_query("x=a b&y=<z>")).unwrap();
         assert_eq!(uri.query(), Some("x=a%20b&y=%3Cz%3E"));
