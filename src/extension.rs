@@ -56,7 +56,7 @@ fn register(agent: &Agent, base: &str) -> Option<String> {
             .post(&url)
             .header("lambda-extension-name", NAME)
             .send(&br#"{"events":["SHUTDOWN"]}"#[..]);
-        let problem = match result {
+        let problem = match result.map(runtime::drain) {
             Ok(resp) if resp.status() == StatusCode::OK => {
                 match resp.headers().get("lambda-extension-identifier") {
                     Some(id) => return id.to_str().ok().map(str::to_owned),

@@ -8,7 +8,7 @@
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use percent_encoding::{NON_ALPHANUMERIC, percent_encode};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_encode};
 use ureq::Agent;
 use ureq::config::AutoHeaderValue;
 use ureq::http::{HeaderMap, StatusCode};
@@ -22,6 +22,13 @@ const MAX_EVENT: u64 = 32 * 1024 * 1024;
 /// Back-off bounds for a Runtime API that fails.
 const FIRST_BACKOFF: Duration = Duration::from_millis(5);
 const MAX_BACKOFF: Duration = Duration::from_secs(1);
+
+/// Request ids are UUIDs; anything else is escaped into one path segment.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
 
 /// Attempts for a response or error post.
 const POST_ATTEMPTS: u32 = 3;
@@ -181,7 +188,7 @@ impl Runtime {
         format!(
             "{}/invocation/{}/{what}",
             self.base,
-            percent_encode(id.as_bytes(), NON_ALPHANUMERIC)
+            percent_encode(id.as_bytes(), SEGMENT)
         )
     }
 
@@ -202,7 +209,7 @@ impl Runtime {
                     .header("lambda-runtime-function-error-type", t),
                 None => req.header("content-type", "application/json"),
             };
-            let source = match req.send(body) {
+            let source = match req.send(body).map(drain) {
                 Ok(resp) if resp.status().is_success() => return Ok(()),
                 Ok(resp) if resp.status() == StatusCode::GONE => {
                     // Lambda's answer when the invocation already timed out.
@@ -260,6 +267,12 @@ pub fn agent() -> Agent {
         .output_buffer_size(16 * 1024)
         .build()
         .into()
+}
+
+/// Reads a small answer's body to its end, so that the connection is reused.
+pub fn drain(mut resp: ureq::http::Response<ureq::Body>) -> ureq::http::Response<ureq::Body> {
+    let _ = resp.body_mut().with_config().limit(64 * 1024).read_to_vec();
+    resp
 }
 
 fn text(h: &HeaderMap, name: &str) -> Option<String> {

@@ -1,0 +1,9 @@
+//! Integration tests: the built adapter binary between a mock Lambda Runtime
+//! API and a real HTTP app on loopback. One test binary (faster to build and
+//! link than one per file); modules by topic.
+
+mod bad_input;
+mod faults;
+mod sources;
+mod startup;
+mod support;

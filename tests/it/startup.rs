@@ -1,0 +1,280 @@
+//! Start-up: order of the calls, readiness, configuration errors, logs.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use serde_json::json;
+
+use crate::support::*;
+
+fn v2_get(path: &str) -> serde_json::Value {
+    json!({"version": "2.0", "rawPath": path, "rawQueryString": "", "headers": {"host": "h.example"},
+        "requestContext": {"http": {"method": "GET", "path": path}}, "isBase64Encoded": false})
+}
+
+#[test]
+fn registers_then_waits_for_readiness_then_polls() {
+    let app = EchoApp::start();
+    let rt = MockRuntime::start();
+    let adapter = spawn_adapter(
+        &rt,
+        app.port,
+        &[("AWS_LWA_READINESS_CHECK_PATH", "/healthz")],
+    );
+    let calls = rt.wait_for_call("GET /2018-06-01/runtime/invocation/next");
+    let register = calls
+        .iter()
+        .position(|c| c == "POST /2020-01-01/extension/register");
+    assert_eq!(register, Some(0), "{calls:?}");
+    // The readiness probe reached the app before the first `next`.
+    let probe = app.request();
+    assert_eq!(
+        (probe.method.as_str(), probe.target.as_str()),
+        ("GET", "/healthz")
+    );
+    assert_eq!(probe.header("user-agent"), None);
+    // The extension parks its own `next`.
+    rt.wait_for_call("GET /2020-01-01/extension/event/next");
+    adapter.wait_for_log("app ready after");
+    // And the adapter serves.
+    let out = rt
+        .invoke(Event::json("r1", &v2_get("/hello")))
+        .expect_response();
+    assert_eq!(out["statusCode"], 200);
+}
+
+#[test]
+fn waits_for_an_app_that_starts_late() {
+    // First a listener that accepts and hangs up: not ready. Once the adapter
+    // has tried it three times, the real app takes over the same port.
+    let first = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = first.local_addr().unwrap().port();
+    let rt = MockRuntime::start();
+    let _adapter = spawn_adapter(&rt, port, &[]);
+    for _ in 0..3 {
+        let (s, _) = first.accept().unwrap();
+        drop(s);
+    }
+    assert!(
+        !rt.called("invocation/next"),
+        "polled before the app was ready"
+    );
+    drop(first);
+    let app = EchoApp::on(
+        TcpListener::bind(("127.0.0.1", port)).unwrap(),
+        Arc::new(|r: &Received| (echo(r), false)),
+    );
+    rt.wait_for_call("GET /2018-06-01/runtime/invocation/next");
+    assert_eq!(app.request().target, "/");
+    let out = rt
+        .invoke(Event::json("r1", &v2_get("/late")))
+        .expect_response();
+    assert_eq!(out["statusCode"], 200);
+}
+
+#[test]
+fn unhealthy_statuses_are_not_ready() {
+    let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let c = count.clone();
+    let app = EchoApp::with(move |r| {
+        if r.path() == "/" && c.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < 3 {
+            (http_response(503, &[], b"starting"), false)
+        } else {
+            (echo(r), false)
+        }
+    });
+    let rt = MockRuntime::start();
+    let _adapter = spawn_adapter(&rt, app.port, &[]);
+    for _ in 0..3 {
+        assert_eq!(app.request().target, "/");
+        assert!(
+            !rt.called("invocation/next"),
+            "polled while the app answered 503"
+        );
+    }
+    rt.wait_for_call("GET /2018-06-01/runtime/invocation/next");
+    assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 4);
+}
+
+#[test]
+fn the_healthy_status_set_is_configurable() {
+    // 404 is healthy by default (100-499), but not with 200-299.
+    let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let c = count.clone();
+    let app = EchoApp::with(move |r| {
+        if c.fetch_add(1, std::sync::atomic::Ordering::SeqCst) < 2 {
+            (http_response(404, &[], b""), false)
+        } else {
+            (echo(r), false)
+        }
+    });
+    let rt = MockRuntime::start();
+    let _adapter = spawn_adapter(
+        &rt,
+        app.port,
+        &[("AWS_LWA_READINESS_CHECK_HEALTHY_STATUS", "200-299")],
+    );
+    rt.wait_for_call("GET /2018-06-01/runtime/invocation/next");
+    assert_eq!(count.load(std::sync::atomic::Ordering::SeqCst), 3);
+}
+
+#[test]
+fn tcp_readiness_needs_only_a_listening_port() {
+    // This app never answers HTTP; a TCP probe is satisfied by the connection.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let rt = MockRuntime::start();
+    let _adapter = spawn_adapter(&rt, port, &[("AWS_LWA_READINESS_CHECK_PROTOCOL", "tcp")]);
+    rt.wait_for_call("GET /2018-06-01/runtime/invocation/next");
+    drop(listener);
+}
+
+#[test]
+fn a_probe_that_hangs_is_abandoned_and_retried() {
+    // The first connection is accepted and never answered; the second gets an answer.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let rt = MockRuntime::start();
+    let _adapter = spawn_adapter(&rt, port, &[]);
+    let (hung, _) = listener.accept().unwrap();
+    let app = EchoApp::on(listener, Arc::new(|r: &Received| (echo(r), false)));
+    rt.wait_for_call("GET /2018-06-01/runtime/invocation/next");
+    assert_eq!(app.request().target, "/");
+    drop(hung);
+}
+
+#[test]
+fn configuration_errors_reach_init_error_and_exit_non_zero() {
+    // decisions.md #9
+    let app = EchoApp::start();
+    for (var, value) in [
+        ("AWS_LWA_PORT", "eighty"),
+        ("AWS_LWA_READINESS_CHECK_PATH", "health"),
+        ("AWS_LWA_ASYNC_INIT", "sometimes"),
+        ("AWS_LWA_ERROR_STATUS_CODES", "none"),
+        ("AWS_LWA_LAMBDA_RUNTIME_API_PROXY", "https://proxy:1"),
+    ] {
+        let rt = MockRuntime::start();
+        let mut adapter = spawn_adapter(&rt, app.port, &[(var, value)]);
+        let out = rt.outcome();
+        assert_eq!(out.kind, "init/error", "{var}");
+        let v = out.expect_error_kind("init/error", "Adapter.InvalidConfig");
+        let message = v["errorMessage"].as_str().unwrap();
+        assert!(
+            message.contains(var) && message.contains(value),
+            "{message}"
+        );
+        assert_eq!(adapter.wait_exit(), Some(1), "{var}");
+        assert!(adapter.log_text().contains(var));
+    }
+}
+
+#[test]
+fn without_a_runtime_api_it_explains_and_exits() {
+    let mut adapter = spawn_with(&[], &[]);
+    assert_eq!(adapter.wait_exit(), Some(1));
+    assert!(
+        adapter.log_text().contains("AWS_LAMBDA_RUNTIME_API"),
+        "{}",
+        adapter.log_text()
+    );
+}
+
+#[test]
+fn the_runtime_api_may_carry_a_scheme_and_a_base_path() {
+    // decisions.md #15: local emulators print http://127.0.0.1:9000/.rt/fn.
+    let app = EchoApp::start();
+    let rt = MockRuntime::with_base("/.rt/fn");
+    let _adapter = spawn_adapter(&rt, app.port, &[]);
+    let calls = rt.wait_for_call("GET /2018-06-01/runtime/invocation/next");
+    assert!(
+        calls.contains(&"POST /2020-01-01/extension/register".to_owned()),
+        "{calls:?}"
+    );
+    let out = rt
+        .invoke(Event::json("r1", &v2_get("/x")))
+        .expect_response();
+    assert_eq!(out["statusCode"], 200);
+}
+
+#[test]
+fn the_runtime_api_proxy_applies_to_the_runtime_api_only() {
+    let app = EchoApp::start();
+    let real = MockRuntime::start();
+    let proxy = MockRuntime::start();
+    let _adapter = spawn_adapter(
+        &real,
+        app.port,
+        &[(
+            "AWS_LWA_LAMBDA_RUNTIME_API_PROXY",
+            &format!("http://{}", proxy.addr),
+        )],
+    );
+    proxy.wait_for_call("GET /2018-06-01/runtime/invocation/next");
+    real.wait_for_call("POST /2020-01-01/extension/register");
+    assert!(!proxy.called("extension"));
+    let out = proxy
+        .invoke(Event::json("r1", &v2_get("/p")))
+        .expect_response();
+    assert_eq!(out["statusCode"], 200);
+}
+
+#[test]
+fn logs_one_line_at_info_on_the_success_path() {
+    let s = setup(&[]);
+    for i in 0..3 {
+        s.rt.invoke(Event::json(&format!("r{i}"), &v2_get("/quiet")))
+            .expect_response();
+    }
+    // The adapter's stderr is read by another thread: synchronise on a marker
+    // invocation whose error is logged, then look at everything before it.
+    let bad = s.rt.invoke(Event::new("marker", "not json"));
+    bad.expect_error("Adapter.InvalidEvent");
+    s.adapter.wait_for_log("marker");
+    let log = s.adapter.log_text();
+    let before: Vec<&str> = log.lines().take_while(|l| !l.contains("marker")).collect();
+    assert_eq!(before.len(), 1, "{log}");
+    assert!(
+        before[0].starts_with("[INFO  lambda_adapter] app ready after "),
+        "{log}"
+    );
+}
+
+#[test]
+fn json_log_format() {
+    let s = setup(&[
+        ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+        ("AWS_LWA_ASYNC_INIT", "yes"),
+    ]);
+    let line = s.adapter.wait_for_log("app ready after");
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(v["level"], "INFO");
+    assert!(
+        v["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("app ready after")
+    );
+}
+
+#[test]
+fn deprecated_names_are_logged() {
+    let app = EchoApp::start();
+    let rt = MockRuntime::start();
+    let adapter = spawn_adapter(&rt, app.port, &[("READINESS_CHECK_PATH", "/ready")]);
+    let line = adapter.wait_for_log("deprecated");
+    assert!(
+        line.contains("READINESS_CHECK_PATH") && line.contains("AWS_LWA_READINESS_CHECK_PATH"),
+        "{line}"
+    );
+    assert!(line.starts_with("[WARN "), "{line}");
+    assert_eq!(app.request().target, "/ready");
+}
+
+#[test]
+fn shutdown_event_stops_the_adapter() {
+    let mut s = setup(&[]);
+    s.rt.wait_for_call("GET /2020-01-01/extension/event/next");
+    s.rt.shutdown();
+    assert_eq!(s.adapter.wait_exit(), Some(0));
+}
