@@ -64,10 +64,15 @@ cargo build --release --locked
 ADAPTER=target/release/lambda-adapter
 
 bold "==> 2/4 cargo-lambda $CARGO_LAMBDA_VERSION (Lambda emulator) in $VENV"
-if ! "$VENV/bin/cargo-lambda" lambda --version 2>/dev/null | grep -qF "cargo-lambda $CARGO_LAMBDA_VERSION "; then
+if [[ "$("$VENV/bin/cargo-lambda" lambda --version 2>/dev/null || true)" != "cargo-lambda $CARGO_LAMBDA_VERSION "* ]]; then
   # --no-deps: its one dependency, ziglang (~400 MB), is for cross-compiling, which the emulator never does.
-  python3 -m venv "$VENV"
-  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps "cargo-lambda==$CARGO_LAMBDA_VERSION"
+  PIP_ARGS=(-m pip install --quiet --disable-pip-version-check --no-deps "cargo-lambda==$CARGO_LAMBDA_VERSION")
+  rm -rf "$VENV"
+  if python3 -m venv "$VENV" 2>/dev/null; then
+    "$VENV/bin/python" "${PIP_ARGS[@]}"
+  else  # no venv module (Debian/Ubuntu without python3-venv): --target also gives $VENV/bin/cargo-lambda
+    rm -rf "$VENV"; python3 "${PIP_ARGS[@]}" --target "$VENV"
+  fi
 fi
 "$VENV/bin/cargo-lambda" lambda --version
 

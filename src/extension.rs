@@ -55,6 +55,7 @@ fn register(agent: &Agent, base: &str) -> Option<String> {
         let result = agent
             .post(&url)
             .header("lambda-extension-name", NAME)
+            .header("content-type", "application/json")
             .send(&br#"{"events":["SHUTDOWN"]}"#[..]);
         let problem = match result.map(runtime::drain) {
             Ok(resp) if resp.status() == StatusCode::OK => {

@@ -18,6 +18,7 @@ mod runtime;
 
 use std::io::Write;
 use std::process::exit;
+use std::thread;
 use std::time::{Duration, Instant};
 
 use app::App;
@@ -59,7 +60,36 @@ fn try_main(started: Instant) -> Result<(), Error> {
         log::info!("async init: serving invocations, the first one finishes waiting for the app");
     }
     let _ = registered.recv_timeout(REGISTRATION_WAIT);
-    serve(&cfg, &Runtime::new(&cfg.runtime_api), &app, ready, started)
+    if cfg.compression {
+        log::warn!(
+            "AWS_LWA_ENABLE_COMPRESSION: this build has no compression (cargo feature `compression`); responses are sent as the app wrote them"
+        );
+    }
+    if cfg.invoke_mode == config::InvokeMode::ResponseStream {
+        log::warn!(
+            "AWS_LWA_INVOKE_MODE=response_stream is not supported by this build yet; using buffered"
+        );
+    }
+    // Lambda Managed Instances: one worker per concurrent invocation, each
+    // with its own connections; nothing is shared on the hot path.
+    thread::scope(|scope| {
+        for i in 1..cfg.concurrency {
+            let cfg = &cfg;
+            thread::Builder::new()
+                .name(format!("worker-{i}"))
+                .spawn_scoped(scope, move || {
+                    serve(
+                        cfg,
+                        &Runtime::new(&cfg.runtime_api),
+                        &App::new(),
+                        ready,
+                        started,
+                    )
+                })
+                .expect("BUG: cannot spawn a worker thread");
+        }
+        serve(&cfg, &Runtime::new(&cfg.runtime_api), &app, ready, started)
+    })
 }
 
 /// The invocation loop: one event at a time, each answered exactly once.
@@ -114,10 +144,10 @@ fn handle(
 
 /// Posts a configuration error to `/runtime/init/error` when the Runtime API is known.
 fn report_init_error(e: &Error) {
-    if let Ok(api) = config::runtime_api_from_env() {
-        if let Err(post) = Runtime::new(&api).init_error(e) {
-            log::error!("could not report the init error: {post}");
-        }
+    if let Ok(api) = config::runtime_api_from_env()
+        && let Err(post) = Runtime::new(&api).init_error(e)
+    {
+        log::error!("could not report the init error: {post}");
     }
 }
 

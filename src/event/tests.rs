@@ -383,7 +383,10 @@ fn lambda_context_carries_client_context_identity_and_tenant() {
     assert_eq!(seen.header("x-amz-tenant-id"), Some("tenant-a"));
     assert_eq!(seen.header("x-amzn-trace-id"), None);
     // Local emulators send the client context base64-encoded.
-    inv.client_context = Some(body::encode_base64(br#"{"custom":{"k":"b64"}}"#));
+    inv.client_context = Some(base64::Engine::encode(
+        &base64::engine::general_purpose::STANDARD,
+        br#"{"custom":{"k":"b64"}}"#,
+    ));
     let seen = decode_inv(&inv, &[]).unwrap();
     let ctx: Value = serde_json::from_str(seen.header("x-amzn-lambda-context").unwrap()).unwrap();
     assert_eq!(ctx["client_context"]["custom"]["k"], "b64");
@@ -702,7 +705,7 @@ fn binary_and_non_utf8_bodies_are_base64() {
         Source::ApiGwV2,
         response(200, &[("content-type", b"image/png")], &png),
         json!({"statusCode": 200, "headers": {"content-type": "image/png"}, "multiValueHeaders": {},
-            "body": body::encode_base64(&png), "isBase64Encoded": true, "cookies": []}),
+            "body": base64::Engine::encode(&base64::engine::general_purpose::STANDARD, png), "isBase64Encoded": true, "cookies": []}),
     );
     // decisions.md #6: no lossy decoding, no UTF-16 sniffing.
     for (ct, bytes) in [

@@ -2,9 +2,6 @@
 //! the app refusing, resetting, hanging or talking garbage. Every invocation
 //! still gets exactly one response or error, and the next one is served.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use serde_json::{Value, json};
 
 use crate::support::*;

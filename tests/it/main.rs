@@ -3,7 +3,9 @@
 //! link than one per file); modules by topic.
 
 mod bad_input;
+mod concurrency;
 mod faults;
+mod simulator;
 mod sources;
 mod startup;
 mod support;
