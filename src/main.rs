@@ -8,23 +8,16 @@
 
 #![forbid(unsafe_code)]
 
-mod app;
-mod config;
-mod error;
-mod event;
-mod extension;
-mod readiness;
-mod runtime;
-
 use std::io::Write;
 use std::process::exit;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use app::App;
-use config::{Config, Logging};
-use error::Error;
-use runtime::{Invocation, Runtime};
+use lambda_adapter::app::App;
+use lambda_adapter::config::{self, Config, Logging};
+use lambda_adapter::error::Error;
+use lambda_adapter::runtime::{Invocation, Runtime};
+use lambda_adapter::{event, extension, readiness};
 
 /// Lambda's Init phase is limited to 10 s; async init stops waiting just before (upstream #53).
 const ASYNC_INIT_LIMIT: Duration = Duration::from_millis(9_800);

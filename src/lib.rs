@@ -1,0 +1,13 @@
+//! The adapter's parts, as a library so that the binary (`main.rs`), the
+//! fuzz targets and the benchmarks share them. Nothing here is a stable API:
+//! the product is the `lambda-adapter` binary.
+
+#![forbid(unsafe_code)]
+
+pub mod app;
+pub mod config;
+pub mod error;
+pub mod event;
+pub mod extension;
+pub mod readiness;
+pub mod runtime;
