@@ -52,6 +52,12 @@ pub struct App {
     pooled_until: Cell<Option<Instant>>,
 }
 
+impl Default for App {
+    fn default() -> App {
+        App::new()
+    }
+}
+
 impl App {
     pub fn new() -> App {
         let agent = Agent::config_builder()
