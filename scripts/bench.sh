@@ -8,9 +8,10 @@
 #                               numbers in target/bench/results.json
 #   scripts/bench.sh --smoke    seconds: few runs, every measurement path (CI);
 #                               compares with upstream only if it is installed
-#   scripts/bench.sh --profile  where start-up time and bytes go, in
-#                               target/bench/profile/: callgrind annotate,
-#                               strace -f -tt, cargo bloat
+#   scripts/bench.sh --profile  where time and bytes go, in target/bench/profile/:
+#                               callgrind annotate (start-up, and start-up plus
+#                               500 invocations), strace (start-up, and syscall
+#                               counts over 1,000 invocations), cargo bloat
 #
 # Fails (non-zero) in every mode when our stripped static binary is over
 # BUDGET bytes. Needs valgrind and strip (binutils); --profile also strace.
@@ -78,10 +79,17 @@ if [[ $mode == profile ]]; then
             valgrind --tool=callgrind --callgrind-out-file="$prof/callgrind.$who.out"
         callgrind_annotate --inclusive=yes "$prof/callgrind.$who.out" >"$prof/callgrind.$who.inclusive.txt"
         callgrind_annotate "$prof/callgrind.$who.out" >"$prof/callgrind.$who.self.txt"
-        # The binary as shipped: syscalls from exec to the first `next`.
+        # The warm path: start-up plus 500 small GETs (subtract the above).
+        "$bench" startup --adapter "$bin" --out "$prof" --invoke 500 -- \
+            valgrind --tool=callgrind --callgrind-out-file="$prof/callgrind-warm.$who.out"
+        callgrind_annotate --inclusive=yes "$prof/callgrind-warm.$who.out" >"$prof/callgrind-warm.$who.inclusive.txt"
+        callgrind_annotate "$prof/callgrind-warm.$who.out" >"$prof/callgrind-warm.$who.self.txt"
+        # The binary as shipped: syscalls from exec to the first `next`, then per invocation.
         [[ $who == ours ]] && bin=$ours
         "$bench" startup --adapter "$bin" --out "$prof" -- strace -f -tt -o "$prof/strace.$who.txt"
         "$bench" startup --adapter "$bin" --out "$prof" -- strace -f -c -o "$prof/strace-count.$who.txt"
+        "$bench" startup --adapter "$bin" --out "$prof" --invoke 1000 -- \
+            strace -f -c -o "$prof/strace-count-1000-invocations.$who.txt"
     done
     if cargo bloat --version >/dev/null 2>&1; then
         CARGO_PROFILE_RELEASE_STRIP=false cargo bloat --release --locked --target "$target" \

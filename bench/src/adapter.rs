@@ -6,6 +6,42 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
+/// The rest of the environment Lambda gives a function (AWS's list of
+/// defined runtime variables; dummy values), as start-up reads it:
+/// every `getenv` scans it.
+const LAMBDA_ENV: &[(&str, &str)] = &[
+    ("AWS_LAMBDA_FUNCTION_NAME", "bench"),
+    ("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024"),
+    ("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST"),
+    ("AWS_LAMBDA_INITIALIZATION_TYPE", "on-demand"),
+    ("AWS_LAMBDA_LOG_GROUP_NAME", "/aws/lambda/bench"),
+    (
+        "AWS_LAMBDA_LOG_STREAM_NAME",
+        "2026/01/01/[$LATEST]0123456789abcdef0123456789abcdef",
+    ),
+    ("AWS_REGION", "us-east-1"),
+    ("AWS_DEFAULT_REGION", "us-east-1"),
+    ("AWS_EXECUTION_ENV", "AWS_Lambda_python3.12"),
+    ("AWS_ACCESS_KEY_ID", "ASIAEXAMPLEEXAMPLE00"),
+    (
+        "AWS_SECRET_ACCESS_KEY",
+        "exampleexampleexampleexampleexample00000",
+    ),
+    (
+        "AWS_SESSION_TOKEN",
+        "IQoJb3JpZ2luX2VjEXAMPLEEXAMPLEEXAMPLEEXAMPLEEXAMPLE",
+    ),
+    ("AWS_XRAY_CONTEXT_MISSING", "LOG_ERROR"),
+    ("AWS_XRAY_DAEMON_ADDRESS", "169.254.79.129:2000"),
+    ("_AWS_XRAY_DAEMON_ADDRESS", "169.254.79.129"),
+    ("_AWS_XRAY_DAEMON_PORT", "2000"),
+    ("_HANDLER", "app.handler"),
+    ("LAMBDA_TASK_ROOT", "/var/task"),
+    ("LAMBDA_RUNTIME_DIR", "/var/runtime"),
+    ("LANG", "en_US.UTF-8"),
+    ("TZ", ":UTC"),
+];
+
 /// One adapter under test.
 #[derive(Clone)]
 pub struct Adapter {
@@ -29,12 +65,10 @@ impl Adapter {
             None => Command::new(&self.path),
         };
         cmd.env_clear()
+            .envs(LAMBDA_ENV.iter().copied())
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("AWS_LAMBDA_RUNTIME_API", runtime_api)
             .env("AWS_LWA_PORT", app_port.to_string())
-            .env("AWS_LAMBDA_FUNCTION_NAME", "bench")
-            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024")
-            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)

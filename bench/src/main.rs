@@ -4,12 +4,12 @@
 //!
 //! ```text
 //! lambda-adapter-bench run --ours BIN [--upstream BIN] --out DIR [--smoke] [--budget BYTES]
-//! lambda-adapter-bench startup --adapter BIN --out DIR -- WRAPPER...
+//! lambda-adapter-bench startup --adapter BIN --out DIR [--invoke N [--workload KEY]] -- WRAPPER...
 //! ```
 //! `run` prints one markdown table and writes DIR/results.json; it exits 2
 //! when our stripped binary is over the budget. `startup` runs one start-up
 //! behind WRAPPER (strace, valgrind...) and ends it once the adapter is
-//! parked on its first `next`.
+//! parked on its first `next` (or after N more invocations).
 
 mod adapter;
 mod http;
@@ -47,8 +47,8 @@ pub struct Plan {
 
 const FULL: Plan = Plan {
     smoke: false,
-    cold_runs: 60,
-    readiness_runs: 40,
+    cold_runs: 100,
+    readiness_runs: 60,
     warm_invocations: 10_000,
     warm_chunk: 500,
     warm_up: 300,
@@ -392,6 +392,16 @@ fn direct_request(client: &mut http::Client, w: &Workload) -> Result<Duration> {
 /// on every thread is blocked in a read, so whatever the wrapper counted is
 /// exactly exec -> first `next`.
 fn startup(a: &Adapter, wrap: &[String]) -> Result<()> {
+    startup_then(a, wrap, None)
+}
+
+/// `startup`, then `n` invocations of a workload before the SIGTERM: a
+/// profile of the warm path (minus the start-up, which `startup` gives).
+fn startup_then(
+    a: &Adapter,
+    wrap: &[String],
+    invocations: Option<(&Workload, usize)>,
+) -> Result<()> {
     let app = MockApp::start()?;
     let rt = MockRuntime::start()?;
     let mut child = Running(a.spawn(&rt.api(), app.server.port(), wrap)?);
@@ -404,6 +414,12 @@ fn startup(a: &Adapter, wrap: &[String]) -> Result<()> {
             Ok(Note::ExtensionParked) => parked = true,
             Ok(_) => {}
             Err(_) => return Err("no `next` and extension `event/next` in time".into()),
+        }
+    }
+    if let Some((w, n)) = invocations {
+        let mut seq = 0;
+        for _ in 0..n {
+            invoke(&rt, w, &mut seq)?;
         }
     }
     adapter::terminate(&mut child.0)?;
@@ -422,7 +438,19 @@ fn startup_cmd(args: &[String]) -> Result<ExitCode> {
         Some(i) => args[i + 1..].to_vec(),
         None => Vec::new(),
     };
-    startup(&a, &wrap)?;
+    let workloads = workload::all();
+    let invocations = match flag(args, "--invoke") {
+        Some(n) => {
+            let key = flag(args, "--workload").unwrap_or_else(|| "small_get".into());
+            let w = workloads
+                .iter()
+                .find(|w| w.key == key)
+                .ok_or_else(|| format!("no workload {key}"))?;
+            Some((w, n.parse()?))
+        }
+        None => None,
+    };
+    startup_then(&a, &wrap, invocations)?;
     Ok(ExitCode::SUCCESS)
 }
 
