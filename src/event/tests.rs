@@ -813,3 +813,20 @@ fn compact_json_keeps_strings_intact() {
     assert!(matches!(compact_json(r#"{"a":1}"#), Cow::Borrowed(_)));
     assert_eq!(compact_json("\"\\\\\" "), "\"\\\\\"");
 }
+
+#[test]
+fn strings_are_written_as_serde_json_writes_them() {
+    let cases = [
+        "",
+        "plain text, 100% ASCII",
+        "ünïcødé and emoji 🦀",
+        "quote \" backslash \\ slash /",
+        "controls \n\r\t\u{0}\u{1f} and DEL \u{7f}",
+        "</script> <>&'",
+    ];
+    for s in cases {
+        let mut out = b"[".to_vec();
+        push_str(&mut out, s);
+        assert_eq!(out[1..], serde_json::to_vec(s).unwrap()[..], "{s:?}");
+    }
+}
