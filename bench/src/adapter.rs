@@ -115,9 +115,9 @@ fn children(pid: u32) -> Vec<u32> {
         .collect()
 }
 
-/// User plus system CPU time of the whole process, in clock ticks
-/// (/proc/<pid>/stat fields 14 and 15).
-pub fn cpu_ticks(pid: u32) -> io::Result<u64> {
+/// From /proc/<pid>/stat: user plus system CPU time of the whole process in
+/// clock ticks (fields 14 and 15), and its minor page faults (field 10).
+pub fn cpu_ticks_and_faults(pid: u32) -> io::Result<(u64, u64)> {
     let stat = fs::read_to_string(format!("/proc/{pid}/stat"))?;
     // Fields after the command name, which is in parentheses and may hold spaces.
     let rest = stat
@@ -131,8 +131,8 @@ pub fn cpu_ticks(pid: u32) -> io::Result<u64> {
             .and_then(|f| f.parse().ok())
             .ok_or_else(|| io::Error::other("unexpected /proc/pid/stat"))
     };
-    // `rest` starts at field 3 (state): utime is field 14, stime 15.
-    Ok(num(11)? + num(12)?)
+    // `rest` starts at field 3 (state).
+    Ok((num(14 - 3)? + num(15 - 3)?, num(10 - 3)?))
 }
 
 /// Time on CPU of the live threads in nanoseconds (/proc/<pid>/task/*/schedstat),

@@ -94,6 +94,7 @@ pub struct Warm {
     pub latency: Vec<f64>,
     pub cpu_ticks: u64,
     pub cpu_ns: u64,
+    pub minor_faults: u64,
 }
 
 fn main() -> ExitCode {
@@ -355,14 +356,17 @@ fn warm(
         for _ in 0..plan.warm_invocations.div_ceil(plan.warm_chunk) {
             for (i, a) in adapters.iter().enumerate() {
                 let pid = children[i].0.id();
-                let (ticks0, ns0) = (adapter::cpu_ticks(pid)?, adapter::cpu_ns(pid)?);
+                let ((ticks0, faults0), ns0) =
+                    (adapter::cpu_ticks_and_faults(pid)?, adapter::cpu_ns(pid)?);
                 for _ in 0..plan.warm_chunk {
                     let (latency, _) =
                         invoke(&rts[i], w, &mut seq).map_err(|e| context(a, "warm", e))?;
                     figs[i].warm[wi].latency.push(latency.as_secs_f64() * 1e6);
                 }
-                let (ticks1, ns1) = (adapter::cpu_ticks(pid)?, adapter::cpu_ns(pid)?);
+                let ((ticks1, faults1), ns1) =
+                    (adapter::cpu_ticks_and_faults(pid)?, adapter::cpu_ns(pid)?);
                 figs[i].warm[wi].cpu_ticks += ticks1 - ticks0;
+                figs[i].warm[wi].minor_faults += faults1 - faults0;
                 figs[i].warm[wi].cpu_ns += ns1.saturating_sub(ns0);
             }
             for _ in 0..plan.warm_chunk {

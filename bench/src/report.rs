@@ -195,6 +195,15 @@ fn rows(figs: &[Figures], direct: &[Vec<f64>], workloads: &[Workload], plan: &Pl
             1,
             None,
         );
+        row(
+            format!("{}: adapter minor page faults per invocation", w.label),
+            &|f| {
+                let n = f.warm[wi].latency.len();
+                (n > 0).then(|| f.warm[wi].minor_faults as f64 / n as f64)
+            },
+            1,
+            None,
+        );
     }
     row(
         "peak RSS after the first response, median (KiB)".into(),
@@ -279,6 +288,7 @@ pub fn json(
                         "latency_us": m.latency,
                         "cpu_ticks": m.cpu_ticks,
                         "cpu_ns_live_threads": m.cpu_ns,
+                        "minor_faults": m.minor_faults,
                     }),
                 )
             })
