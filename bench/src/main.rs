@@ -5,6 +5,7 @@
 //! ```text
 //! lambda-adapter-bench run --ours BIN [--upstream BIN] --out DIR [--smoke] [--budget BYTES]
 //! lambda-adapter-bench startup --adapter BIN --out DIR [--invoke N [--workload KEY]] -- WRAPPER...
+//! lambda-adapter-bench cold --adapter BIN [--adapter BIN2...] --out DIR [--runs N]
 //! ```
 //! `run` prints one markdown table and writes DIR/results.json; it exits 2
 //! when our stripped binary is over the budget. `startup` runs one start-up
@@ -102,6 +103,7 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("run") => run(&args[1..]),
         Some("startup") => startup_cmd(&args[1..]),
+        Some("cold") => cold_cmd(&args[1..]),
         _ => Err("usage: lambda-adapter-bench run|startup ... (see scripts/bench.sh)".into()),
     };
     match result {
@@ -389,6 +391,49 @@ fn direct_request(client: &mut http::Client, w: &Workload) -> Result<Duration> {
         return Err(format!("direct {}: status {status}, {len} bytes", w.label).into());
     }
     Ok(took)
+}
+
+/// Exec -> first `next` only, for any binaries (a floor such as a program
+/// that only sends `GET next`), interleaved; prints min, median and p90.
+fn cold_cmd(args: &[String]) -> Result<ExitCode> {
+    let out = PathBuf::from(flag(args, "--out").ok_or("--out DIR is required")?);
+    std::fs::create_dir_all(&out)?;
+    let runs: usize = flag(args, "--runs").map_or(Ok(50), |r| r.parse())?;
+    let paths: Vec<&String> = args
+        .windows(2)
+        .filter(|w| w[0] == "--adapter")
+        .map(|w| &w[1])
+        .collect();
+    let mut adapters = Vec::new();
+    for (i, p) in paths.iter().enumerate() {
+        let mut a = adapter("cold", p, &out)?;
+        a.log = out.join(format!("cold.{i}.log"));
+        adapters.push(a);
+    }
+    let mut times = vec![Vec::new(); adapters.len()];
+    for _ in 0..runs + 2 {
+        for (a, t) in adapters.iter().zip(&mut times) {
+            let app = MockApp::start()?;
+            let rt = MockRuntime::start()?;
+            let exec = Instant::now();
+            let child = Running(a.spawn(&rt.api(), app.server.port(), &[])?);
+            t.push(ms(first_next(&rt, TIMEOUT)? - exec));
+            drop(child);
+        }
+    }
+    println!("| binary | min (ms) | median (ms) | p90 (ms) |\n| --- | ---: | ---: | ---: |");
+    for (a, t) in adapters.iter().zip(&times) {
+        let t = &t[2..];
+        let p = |q| report::pct(t, q).unwrap_or(f64::NAN);
+        println!(
+            "| {} | {:.2} | {:.2} | {:.2} |",
+            a.path.display(),
+            p(0.0),
+            p(0.5),
+            p(0.9)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// One start-up behind `wrap`, ended by SIGTERM once the adapter sent its

@@ -26,9 +26,11 @@ struct Row {
 }
 
 impl Row {
+    /// None when upstream's figure shows as zero at the row's precision.
     fn ratio(&self) -> Option<f64> {
+        let shown_zero = |u: f64| u.abs() < 0.5 * 10f64.powi(-(self.digits as i32));
         match (self.ours, self.upstream) {
-            (Some(o), Some(u)) if u != 0.0 => Some(o / u),
+            (Some(o), Some(u)) if !shown_zero(u) => Some(o / u),
             _ => None,
         }
     }
