@@ -40,6 +40,8 @@ pub struct Config {
     pub error_status: StatusSet,
     /// Worker threads, each with its own `next` loop (`AWS_LAMBDA_MAX_CONCURRENCY`).
     pub concurrency: usize,
+    /// Wrapper mode: the app's PID, when this process is the helper serving for it.
+    pub app_pid: Option<u32>,
     /// The `env_config` object of `x-amzn-lambda-context`, as JSON text.
     pub env_config: String,
     /// Problems that did not stop the start, for `main` to log once.
@@ -306,6 +308,7 @@ impl Config {
             authorization_source,
             error_status,
             concurrency,
+            app_pid: get(crate::wrapper::APP_PID_VAR).and_then(|p| p.parse().ok()),
             env_config: env_config(&get),
             warnings,
         })
@@ -317,16 +320,21 @@ impl Config {
 pub fn runtime_api(get: &impl Fn(&str) -> Option<String>) -> Result<String, Error> {
     match get("AWS_LAMBDA_RUNTIME_API") {
         Some(v) => api_base("AWS_LAMBDA_RUNTIME_API", &v),
-        None => Err(Error::config(
-            "AWS_LAMBDA_RUNTIME_API",
-            "",
-            "not set; the adapter serves Lambda invocations and runs inside AWS Lambda or a local emulator",
-        )),
+        None => Err(Error::Config {
+            var: "AWS_LAMBDA_RUNTIME_API",
+            value: None,
+            reason: "the adapter serves Lambda invocations, inside AWS Lambda or a local emulator that sets it".into(),
+        }),
     }
 }
 
 pub fn runtime_api_from_env() -> Result<String, Error> {
     runtime_api(&env)
+}
+
+/// Whether this process runs inside Lambda (or an emulator): the Runtime API is known.
+pub fn in_lambda() -> bool {
+    env("AWS_LAMBDA_RUNTIME_API").is_some()
 }
 
 /// Reads the process environment; the only function that does.

@@ -49,20 +49,32 @@ pub fn start(api: &str, on_shutdown: impl FnOnce(&str) + Send + 'static) -> Rece
     rx
 }
 
+/// Registers for SHUTDOWN; when Lambda refuses that (an extension that is not
+/// started from `/opt/extensions` counts as internal, and internal extensions
+/// may not ask for SHUTDOWN), registers for no events, as upstream does.
 fn register(agent: &Agent, base: &str) -> Option<String> {
     let url = format!("{base}/register");
+    let mut events = &br#"{"events":["SHUTDOWN"]}"#[..];
     for attempt in 1..=REGISTER_ATTEMPTS {
         let result = agent
             .post(&url)
             .header("lambda-extension-name", NAME)
             .header("content-type", "application/json")
-            .send(&br#"{"events":["SHUTDOWN"]}"#[..]);
+            .send(events);
         let problem = match result.map(runtime::drain) {
             Ok(resp) if resp.status() == StatusCode::OK => {
                 match resp.headers().get("lambda-extension-identifier") {
                     Some(id) => return id.to_str().ok().map(str::to_owned),
                     None => "answered without a Lambda-Extension-Identifier header".to_owned(),
                 }
+            }
+            Ok(resp) if resp.status().is_client_error() && events != br#"{"events":[]}"# => {
+                log::debug!(
+                    "extension registration for SHUTDOWN answered HTTP {}; registering for no events",
+                    resp.status().as_u16()
+                );
+                events = br#"{"events":[]}"#;
+                continue;
             }
             Ok(resp) => format!("answered HTTP {}", resp.status().as_u16()),
             Err(e) => e.to_string(),

@@ -11,3 +11,4 @@ pub mod event;
 pub mod extension;
 pub mod readiness;
 pub mod runtime;
+pub mod wrapper;

@@ -9,3 +9,4 @@ mod simulator;
 mod sources;
 mod startup;
 mod support;
+mod wrapper;

@@ -165,7 +165,7 @@ fn configuration_errors_reach_init_error_and_exit_non_zero() {
             "{message}"
         );
         assert_eq!(adapter.wait_exit(), Some(1), "{var}");
-        assert!(adapter.log_text().contains(var));
+        adapter.wait_for_log(var);
     }
 }
 
@@ -173,10 +173,10 @@ fn configuration_errors_reach_init_error_and_exit_non_zero() {
 fn without_a_runtime_api_it_explains_and_exits() {
     let mut adapter = spawn_with(&[], &[]);
     assert_eq!(adapter.wait_exit(), Some(1));
+    let line = adapter.wait_for_log("AWS_LAMBDA_RUNTIME_API");
     assert!(
-        adapter.log_text().contains("AWS_LAMBDA_RUNTIME_API"),
-        "{}",
-        adapter.log_text()
+        line.starts_with("[ERROR lambda_adapter] configuration: AWS_LAMBDA_RUNTIME_API is not set"),
+        "{line}"
     );
 }
 

@@ -667,6 +667,8 @@ pub struct Adapter {
     child: Child,
     lines: Receiver<String>,
     pub log: Arc<Mutex<Vec<String>>>,
+    /// Ends when every process holding the output pipes has exited.
+    closed: Receiver<()>,
 }
 
 /// Runs the built adapter against `rt` with the app on `port`, plus `env`.
@@ -704,12 +706,13 @@ pub fn spawn_with(args: &[&str], vars: &[(String, String)]) -> Adapter {
     }
     let mut child = cmd.spawn().expect("cannot run the adapter binary");
     let (tx, lines) = mpsc::channel();
+    let (closed_tx, closed) = mpsc::channel::<()>();
     let log = Arc::new(Mutex::new(Vec::new()));
     for pipe in [
         Box::new(child.stderr.take().unwrap()) as Box<dyn Read + Send>,
         Box::new(child.stdout.take().unwrap()),
     ] {
-        let (tx, log) = (tx.clone(), log.clone());
+        let (tx, log, closed_tx) = (tx.clone(), log.clone(), closed_tx.clone());
         thread::spawn(move || {
             for line in BufReader::new(pipe).lines().map_while(Result::ok) {
                 if std::env::var_os("ADAPTER_LOG").is_some() {
@@ -718,9 +721,15 @@ pub fn spawn_with(args: &[&str], vars: &[(String, String)]) -> Adapter {
                 log.lock().unwrap().push(line.clone());
                 let _ = tx.send(line);
             }
+            drop(closed_tx);
         });
     }
-    Adapter { child, lines, log }
+    Adapter {
+        child,
+        lines,
+        log,
+        closed,
+    }
 }
 
 impl Adapter {
@@ -757,6 +766,19 @@ impl Adapter {
                 self.log.lock().unwrap()
             );
             thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Waits until no process writes to the adapter's output any more (in
+    /// wrapper mode, the helper process shares it).
+    #[track_caller]
+    pub fn wait_output_closed(&self) {
+        match self.closed.recv_timeout(WAIT) {
+            Err(RecvTimeoutError::Disconnected) => {}
+            _ => panic!(
+                "the output is still open; log: {:#?}",
+                self.log.lock().unwrap()
+            ),
         }
     }
 
