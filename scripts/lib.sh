@@ -114,5 +114,5 @@ send() {
 body() { cat "$LOGDIR/body"; }
 header_count() { tr -d '\r' <"$LOGDIR/headers" | grep -ci "^$1:" || true; }
 header() { tr -d '\r' <"$LOGDIR/headers" | grep -i "^$1:" | head -n 1 | cut -d: -f2- | sed 's/^ *//'; }
-# json PYTHON_EXPR: is it true of the body parsed as `d`?
-json() { python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); sys.exit(not eval(sys.argv[2]))' "$LOGDIR/body" "$1"; }
+# json PYTHON_EXPR [ARG...]: is it true of the body parsed as `d`? ARGs are sys.argv[3:].
+json() { python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); sys.exit(not eval(sys.argv[2]))' "$LOGDIR/body" "$@"; }
