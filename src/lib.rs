@@ -11,4 +11,5 @@ pub mod event;
 pub mod extension;
 pub mod readiness;
 pub mod runtime;
+pub mod stream;
 pub mod wrapper;

@@ -8,5 +8,6 @@ mod faults;
 mod simulator;
 mod sources;
 mod startup;
+mod streaming;
 mod support;
 mod wrapper;
