@@ -5,6 +5,8 @@
 #![forbid(unsafe_code)]
 
 pub mod app;
+#[cfg(feature = "compression")]
+pub mod compress;
 pub mod config;
 pub mod error;
 pub mod event;

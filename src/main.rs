@@ -23,7 +23,7 @@ use lambda_adapter::event::Source;
 use lambda_adapter::runtime::{Invocation, Runtime};
 use lambda_adapter::{event, extension, readiness, wrapper};
 use ureq::Body;
-use ureq::http::Response;
+use ureq::http::{HeaderValue, Response, header};
 
 /// Lambda's Init phase is limited to 10 s; async init stops waiting just before (upstream #53).
 const ASYNC_INIT_LIMIT: Duration = Duration::from_millis(9_800);
@@ -122,10 +122,13 @@ fn try_main(started: Instant) -> Result<(), Error> {
         log::info!("async init: serving invocations, the first one finishes waiting for the app");
     }
     let _ = registered.recv_timeout(REGISTRATION_WAIT);
-    if cfg.compression {
+    if cfg.compression && !cfg!(feature = "compression") {
         log::warn!(
             "AWS_LWA_ENABLE_COMPRESSION: this build has no compression (cargo feature `compression`); responses are sent as the app wrote them"
         );
+    }
+    if cfg.compression && cfg.invoke_mode == InvokeMode::ResponseStream {
+        log::warn!("AWS_LWA_ENABLE_COMPRESSION: compression is not applied to streamed responses");
     }
     // Lambda Managed Instances: one worker per concurrent invocation, each
     // with its own connections; nothing is shared on the hot path.
@@ -194,6 +197,9 @@ fn watch_app(pid: u32, runtime_api: &str) {
         .expect("BUG: cannot spawn the app watch thread");
 }
 
+/// The request's `Accept-Encoding` when compression is on (`Some(None)`: on, but not sent).
+type Accept = Option<Option<HeaderValue>>;
+
 /// Everything up to the app's response head: finishing an async init's
 /// readiness wait, decoding the event, sending the request.
 fn request(
@@ -202,7 +208,7 @@ fn request(
     inv: &Invocation,
     ready: &mut bool,
     started: Instant,
-) -> Result<(Source, Response<Body>), Error> {
+) -> Result<(Source, Accept, Response<Body>), Error> {
     let deadline = inv.deadline();
     if !*ready {
         *ready = readiness::wait(app, &cfg.readiness, started, deadline);
@@ -213,7 +219,10 @@ fn request(
         }
     }
     let (source, req) = event::decode(inv, cfg)?;
-    Ok((source, app.send(req, deadline)?))
+    let accept = cfg
+        .compression
+        .then(|| req.headers.get(header::ACCEPT_ENCODING).cloned());
+    Ok((source, accept, app.send(req, deadline)?))
 }
 
 /// Buffered mode: the whole answer, as the source's Lambda JSON.
@@ -225,11 +234,18 @@ fn buffered(
     started: Instant,
 ) -> Result<Vec<u8>, Error> {
     let begun = Instant::now();
-    let (source, resp) = request(cfg, app, inv, ready, started)?;
+    let (source, accept, resp) = request(cfg, app, inv, ready, started)?;
     if cfg.error_status.contains(resp.status().as_u16()) {
         return Err(status_error(resp));
     }
-    let resp = app.read(resp, event::MAX_RESPONSE)?;
+    #[allow(unused_mut)] // mutated by compression only
+    let mut resp = app.read(resp, event::MAX_RESPONSE)?;
+    #[cfg(feature = "compression")]
+    if let Some(accept) = &accept {
+        lambda_adapter::compress::apply(accept.as_ref(), &mut resp);
+    }
+    #[cfg(not(feature = "compression"))]
+    let _ = accept;
     log::debug!(
         "invoke {}: {source:?} -> {} ({} bytes, {} ms)",
         inv.id,
@@ -251,7 +267,7 @@ fn streamed(
     ready: &mut bool,
     started: Instant,
 ) -> Result<(), Error> {
-    let (_, resp) = request(cfg, app, inv, ready, started)?;
+    let (_, _, resp) = request(cfg, app, inv, ready, started)?;
     let status = resp.status().as_u16();
     if cfg.error_status.contains(status) {
         return Err(status_error(resp));

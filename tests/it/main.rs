@@ -3,6 +3,7 @@
 //! link than one per file); modules by topic.
 
 mod bad_input;
+mod compression;
 mod concurrency;
 mod faults;
 mod simulator;
