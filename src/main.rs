@@ -10,17 +10,20 @@
 #![forbid(unsafe_code)]
 
 use std::ffi::OsString;
-use std::io::Write;
+use std::io::{Read, Write};
 use std::process::exit;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use lambda_adapter::app::App;
-use lambda_adapter::config::{self, Config, Logging};
+use lambda_adapter::app::{self, App};
+use lambda_adapter::config::{self, Config, InvokeMode, Logging};
 use lambda_adapter::error::Error;
+use lambda_adapter::event::Source;
 use lambda_adapter::runtime::{Invocation, Runtime};
 use lambda_adapter::{event, extension, readiness, wrapper};
+use ureq::Body;
+use ureq::http::{HeaderValue, Response, header};
 
 /// Lambda's Init phase is limited to 10 s; async init stops waiting just before (upstream #53).
 const ASYNC_INIT_LIMIT: Duration = Duration::from_millis(9_800);
@@ -119,15 +122,13 @@ fn try_main(started: Instant) -> Result<(), Error> {
         log::info!("async init: serving invocations, the first one finishes waiting for the app");
     }
     let _ = registered.recv_timeout(REGISTRATION_WAIT);
-    if cfg.compression {
+    if cfg.compression && !cfg!(feature = "compression") {
         log::warn!(
             "AWS_LWA_ENABLE_COMPRESSION: this build has no compression (cargo feature `compression`); responses are sent as the app wrote them"
         );
     }
-    if cfg.invoke_mode == config::InvokeMode::ResponseStream {
-        log::warn!(
-            "AWS_LWA_INVOKE_MODE=response_stream is not supported by this build yet; using buffered"
-        );
+    if cfg.compression && cfg.invoke_mode == InvokeMode::ResponseStream {
+        log::warn!("AWS_LWA_ENABLE_COMPRESSION: compression is not applied to streamed responses");
     }
     // Lambda Managed Instances: one worker per concurrent invocation, each
     // with its own connections; nothing is shared on the hot path.
@@ -156,8 +157,11 @@ fn serve(cfg: &Config, runtime: &Runtime, app: &App, mut ready: bool, started: I
     loop {
         let inv = runtime.next();
         IN_FLIGHT.fetch_add(1, Ordering::SeqCst);
-        let result = handle(cfg, app, &inv, &mut ready, started);
-        let result = result.and_then(|out| runtime.respond(&inv.id, &out));
+        let result = match cfg.invoke_mode {
+            InvokeMode::Buffered => buffered(cfg, app, &inv, &mut ready, started)
+                .and_then(|out| runtime.respond(&inv.id, &out)),
+            InvokeMode::ResponseStream => streamed(cfg, runtime, app, &inv, &mut ready, started),
+        };
         if let Err(e) = result {
             runtime.fail(&inv.id, &e);
         }
@@ -193,14 +197,18 @@ fn watch_app(pid: u32, runtime_api: &str) {
         .expect("BUG: cannot spawn the app watch thread");
 }
 
-fn handle(
+/// The request's `Accept-Encoding` when compression is on (`Some(None)`: on, but not sent).
+type Accept = Option<Option<HeaderValue>>;
+
+/// Everything up to the app's response head: finishing an async init's
+/// readiness wait, decoding the event, sending the request.
+fn request(
     cfg: &Config,
     app: &App,
     inv: &Invocation,
     ready: &mut bool,
     started: Instant,
-) -> Result<Vec<u8>, Error> {
-    let begun = Instant::now();
+) -> Result<(Source, Accept, Response<Body>), Error> {
     let deadline = inv.deadline();
     if !*ready {
         *ready = readiness::wait(app, &cfg.readiness, started, deadline);
@@ -211,24 +219,120 @@ fn handle(
         }
     }
     let (source, req) = event::decode(inv, cfg)?;
-    let resp = app.send(req, deadline)?;
-    let resp = app.read(resp, event::MAX_RESPONSE)?;
+    let accept = cfg
+        .compression
+        .then(|| req.headers.get(header::ACCEPT_ENCODING).cloned());
+    Ok((source, accept, app.send(req, deadline)?))
+}
+
+/// Buffered mode: the whole answer, as the source's Lambda JSON.
+fn buffered(
+    cfg: &Config,
+    app: &App,
+    inv: &Invocation,
+    ready: &mut bool,
+    started: Instant,
+) -> Result<Vec<u8>, Error> {
+    let begun = Instant::now();
+    let (source, accept, resp) = request(cfg, app, inv, ready, started)?;
+    if cfg.error_status.contains(resp.status().as_u16()) {
+        return Err(status_error(resp));
+    }
+    #[allow(unused_mut)] // mutated by compression only
+    let mut resp = app.read(resp, event::MAX_RESPONSE)?;
+    #[cfg(feature = "compression")]
+    if let Some(accept) = &accept {
+        lambda_adapter::compress::apply(accept.as_ref(), &mut resp);
+    }
+    #[cfg(not(feature = "compression"))]
+    let _ = accept;
     log::debug!(
         "invoke {}: {source:?} -> {} ({} bytes, {} ms)",
         inv.id,
         resp.status,
         resp.body.len(),
-        begun.elapsed().as_millis()
+        begun.elapsed().as_millis() as u64
     );
-    if cfg.error_status.contains(resp.status) {
-        let quoted = &resp.body[..resp.body.len().min(MAX_ERROR_BODY)];
-        let body = String::from_utf8_lossy(quoted).into_owned();
-        return Err(Error::Status {
-            status: resp.status,
-            body,
-        });
-    }
     event::encode(source, resp)
+}
+
+/// Streaming mode: the prelude, then the app's body forwarded as it
+/// arrives. `Err` only before the stream started; a failure after that is
+/// reported in the stream's trailers.
+fn streamed(
+    cfg: &Config,
+    runtime: &Runtime,
+    app: &App,
+    inv: &Invocation,
+    ready: &mut bool,
+    started: Instant,
+) -> Result<(), Error> {
+    let (_, _, resp) = request(cfg, app, inv, ready, started)?;
+    let status = resp.status().as_u16();
+    if cfg.error_status.contains(status) {
+        return Err(status_error(resp));
+    }
+    let (parts, body) = resp.into_parts();
+    let mut stream = runtime.stream(&inv.id)?;
+    let head = stream
+        .send(&event::prelude(status, &parts.headers))
+        .and_then(|()| stream.send(&[0; 8]));
+    if let Err(e) = head {
+        log::error!(
+            "invocation {}: runtime API response (streaming): {e}",
+            inv.id
+        );
+        return Ok(());
+    }
+    let failure = match stream.copy(&mut body.into_reader()) {
+        Ok(_) => {
+            app.kept(&parts);
+            None
+        }
+        Err(Ok(read)) => Some(app::read_error(read)),
+        Err(Err(write)) => {
+            log::error!(
+                "invocation {}: runtime API response (streaming): {write}",
+                inv.id
+            );
+            return Ok(());
+        }
+    };
+    if let Some(e) = &failure {
+        log::error!(
+            "invocation {}: {}: {e} (after the stream started: sent as trailers)",
+            inv.id,
+            e.error_type()
+        );
+    }
+    match stream.finish(failure.as_ref()) {
+        Ok(status) if (200..300).contains(&status) => {}
+        Ok(status) => log::error!(
+            "invocation {}: runtime API response (streaming): answered HTTP {status}",
+            inv.id
+        ),
+        Err(e) => log::error!(
+            "invocation {}: runtime API response (streaming): {e}",
+            inv.id
+        ),
+    }
+    Ok(())
+}
+
+/// The error for a status listed in `AWS_LWA_ERROR_STATUS_CODES`, quoting the
+/// start of the body.
+fn status_error(resp: Response<Body>) -> Error {
+    let status = resp.status().as_u16();
+    let mut quoted = Vec::new();
+    let _ = resp
+        .into_body()
+        .into_reader()
+        .take(MAX_ERROR_BODY as u64)
+        .read_to_end(&mut quoted);
+    Error::Status {
+        status,
+        body: String::from_utf8_lossy(&quoted).into_owned(),
+    }
 }
 
 /// Posts a configuration error to `/runtime/init/error` when the Runtime API is known.

@@ -82,6 +82,22 @@ impl Runtime {
         }
     }
 
+    /// Starts a streamed response for `id` (see `stream`).
+    pub fn stream(&self, id: &str) -> Result<crate::stream::Stream, Error> {
+        // `base` is `http://authority/path`, as config built it.
+        let rest = self
+            .base
+            .strip_prefix("http://")
+            .expect("BUG: config builds http:// URLs");
+        let (authority, _) = rest.split_once('/').expect("BUG: the base has a path");
+        let url = self.url(id, "response");
+        let path = &url["http://".len() + authority.len()..];
+        crate::stream::Stream::open(authority, path).map_err(|e| Error::Runtime {
+            call: "response (streaming)",
+            source: RuntimeFault::Transport(e.into()),
+        })
+    }
+
     /// Waits for the next invocation, however long the Runtime API takes.
     pub fn next(&self) -> Invocation {
         let url = format!("{}/invocation/next", self.base);
@@ -241,7 +257,7 @@ impl Runtime {
 }
 
 /// `{"errorType":"Adapter.X","errorMessage":"..."}`
-fn error_body(e: &Error) -> Vec<u8> {
+pub fn error_body(e: &Error) -> Vec<u8> {
     let mut out = Vec::with_capacity(128);
     out.extend_from_slice(b"{\"errorType\":");
     push_str(&mut out, e.error_type());

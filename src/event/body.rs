@@ -5,8 +5,8 @@
 use std::borrow::Cow;
 
 use base64::Engine;
-use base64::engine::DecodePaddingMode;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
+use base64::engine::{DecodePaddingMode, general_purpose};
 use serde_json::value::RawValue;
 use ureq::http::HeaderMap;
 
@@ -128,6 +128,11 @@ pub fn push_body(out: &mut Vec<u8>, headers: &HeaderMap, body: &[u8]) {
             out.extend_from_slice(b"\",\"isBase64Encoded\":true");
         }
     }
+}
+
+/// Standard base64 with padding, for small values.
+pub fn encode_base64(bytes: &[u8]) -> String {
+    general_purpose::STANDARD.encode(bytes)
 }
 
 #[cfg(test)]

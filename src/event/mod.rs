@@ -173,6 +173,54 @@ pub fn encode(source: Source, resp: AppResponse) -> Result<Vec<u8>, Error> {
     Ok(out)
 }
 
+/// The prelude of a streamed response (`AWS_LWA_INVOKE_MODE=response_stream`),
+/// for every source, as upstream: `{"statusCode":200,"headers":{...},"cookies":[...]}`.
+/// A header with one value is a string, a repeated one an array of all its
+/// values; every `Set-Cookie` goes to `cookies`; `content-type` defaults to
+/// `application/octet-stream`.
+pub fn prelude(status: u16, headers: &HeaderMap) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256);
+    push_status(&mut out, status);
+    out.extend_from_slice(b",\"headers\":{");
+    let mut first = true;
+    if !headers.contains_key(header::CONTENT_TYPE) {
+        out.extend_from_slice(b"\"content-type\":\"application/octet-stream\"");
+        first = false;
+    }
+    for (name, values) in response_headers(headers).filter(|(n, _)| *n != header::SET_COOKIE) {
+        if !first {
+            out.push(b',');
+        }
+        first = false;
+        push_str(&mut out, name.as_str());
+        out.push(b':');
+        let mut values = values.iter();
+        let one = values.next().expect("BUG: a header name without a value");
+        match values.next() {
+            None => push_str(&mut out, &header_text(one)),
+            Some(two) => {
+                out.push(b'[');
+                for (i, v) in [one, two].into_iter().chain(values).enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    push_str(&mut out, &header_text(v));
+                }
+                out.push(b']');
+            }
+        }
+    }
+    out.extend_from_slice(b"},\"cookies\":[");
+    for (i, cookie) in headers.get_all(header::SET_COOKIE).iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        push_str(&mut out, &header_text(cookie));
+    }
+    out.extend_from_slice(b"]}");
+    out
+}
+
 /// Tells the sources apart (decisions.md #2).
 fn detect(f: &Fields) -> Result<Source, Error> {
     // Authorizers answer with a policy, which only a pass-through result can carry.

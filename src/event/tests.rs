@@ -813,3 +813,19 @@ fn compact_json_keeps_strings_intact() {
     assert!(matches!(compact_json(r#"{"a":1}"#), Cow::Borrowed(_)));
     assert_eq!(compact_json("\"\\\\\" "), "\"\\\\\"");
 }
+
+#[test]
+fn stream_preludes_keep_every_value() {
+    let got: Value = serde_json::from_slice(&prelude(201, &typical().headers)).unwrap();
+    assert_eq!(
+        got,
+        json!({"statusCode": 201, "headers": {"content-type": "text/plain", "x-multi": ["one", "two"]},
+            "cookies": ["a=1; Path=/", "b=2"]})
+    );
+    let latin1 = response(200, &[("x-name", b"caf\xe9")], b"");
+    let got: Value = serde_json::from_slice(&prelude(200, &latin1.headers)).unwrap();
+    assert_eq!(
+        got,
+        json!({"statusCode": 200, "headers": {"content-type": "application/octet-stream", "x-name": "café"}, "cookies": []})
+    );
+}
