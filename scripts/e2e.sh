@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# End to end: each example in examples/*/Dockerfile, run the way its image
-# would run on Lambda, behind the adapter, under a local Lambda emulator
+# End to end: each example in examples/, run the way Lambda would run its
+# image (examples/*/Dockerfile) or its zip with the adapter's layer
+# (examples/*/run.sh), behind the adapter, under a local Lambda emulator
 # (cargo-lambda: Runtime API + Function URL front end), checked with curl.
 #
-#   scripts/e2e.sh [EXAMPLE...]     default: every examples/*/ with a Dockerfile
+#   scripts/e2e.sh [EXAMPLE...]     default: every examples/*/ with a Dockerfile or a run.sh
 #
 # No Docker engine is needed. scripts/dockerfile.py reads the final stage of the
 # example's Dockerfile; its COPY lines are copied into target/e2e/NAME/task (the
@@ -14,7 +15,8 @@
 # collide. Sidecar images (adapter in /opt/extensions): the adapter and the app
 # run as two processes, as Lambda starts them. Wrapper images (adapter as
 # ENTRYPOINT): `lambda-adapter CMD...` is the one process started. Then the same
-# command runs again without Lambda, as on ECS or `docker run`.
+# command runs again without Lambda, as on ECS or `docker run`. Zip examples:
+# see run_zip below.
 #
 # Checks, through the Function URL: a greeting; a query string with repeated,
 # percent-encoded and empty keys, in order; a JSON POST; a binary response byte
@@ -31,7 +33,9 @@ mkdir -p "$E2E"
 
 if [[ $# -gt 0 ]]; then EXAMPLES=("$@"); else
   EXAMPLES=()
-  for f in examples/*/Dockerfile; do EXAMPLES+=("$(basename "$(dirname "$f")")"); done
+  for d in examples/*/; do
+    [[ -f $d/Dockerfile || -f $d/run.sh ]] && EXAMPLES+=("$(basename "$d")")
+  done
 fi
 PASSED=0
 
@@ -111,7 +115,7 @@ launch() {
   printf '%s\n' "${IMG_ENV[@]}" | grep -q '^AWS_LWA_PORT=' && env+=(AWS_LWA_PORT="$APP_PORT")
   [[ -z "${LAMBDA_ENV:-}" ]] || env+=(AWS_LAMBDA_RUNTIME_API="$RUNTIME_API" AWS_LAMBDA_FUNCTION_NAME="$FUNCTION"
     AWS_LAMBDA_FUNCTION_VERSION='$LATEST' AWS_LAMBDA_FUNCTION_MEMORY_SIZE=1024 AWS_REGION=us-east-1
-    LAMBDA_TASK_ROOT="$PWD/$TASK")
+    LAMBDA_TASK_ROOT="$PWD/$TASK" ${HANDLER:+_HANDLER="$HANDLER"})
   (cd "$TASK" && exec env -i "${env[@]}" "$@") >"$log" 2>&1 &
   LAUNCHED=$!; track "$LAUNCHED"; LOGS="$LOGS $log"
 }
@@ -173,11 +177,8 @@ sys.exit([e[\"n\"] for e in events] != list(range(1, $count + 1)))' \"\$LOGDIR/b
     "awk 'NR == 1 {first = \$1} END {exit !(\$1 - first > ($count - 1) * $interval / 2000)}' \"\$LOGDIR/body\""
 }
 
-for EXAMPLE in "${EXAMPLES[@]}"; do
-  [[ -f examples/$EXAMPLE/Dockerfile ]] || fail "no examples/$EXAMPLE/Dockerfile"
-  started=$SECONDS
-  LOGDIR=$E2E/$EXAMPLE LOGS="" TASK=$E2E/$EXAMPLE/task ADAPTER_PID=""
-  mkdir -p "$LOGDIR"
+# An image: the adapter as extension (sidecar) or ENTRYPOINT (wrapper).
+run_image() {
   eval "$(python3 scripts/dockerfile.py "examples/$EXAMPLE/Dockerfile")"
   echo
   bold "==> $EXAMPLE ($IMG_MODE mode): ${IMG_ARGV[*]}"
@@ -230,6 +231,64 @@ for EXAMPLE in "${EXAMPLES[@]}"; do
       "json \"d['pid'] == $APP_PID\" && ! pgrep -P $APP_PID >/dev/null"
   fi
   stop_all
+}
+
+# A zip function on a managed runtime with the layer (scripts/build-layer.sh):
+# packages installed into the task root as `pip install --target` puts them in
+# the zip, the function's environment from environment.json (the file given to
+# `aws lambda create-function --environment`), handler run.sh. Lambda starts
+# /opt/extensions/lambda-adapter, then `$AWS_LAMBDA_EXEC_WRAPPER <runtime command>`.
+run_zip() {
+  local opt=$PWD/$E2E/opt packages=$E2E/$EXAMPLE/packages stamp wrapper
+  scripts/build-layer.sh x86_64 >/dev/null 2>&1 || fail "scripts/build-layer.sh x86_64 failed"
+  rm -rf "$opt"
+  python3 -c 'import os, sys, zipfile
+with zipfile.ZipFile(sys.argv[1]) as z:
+    for info in z.infolist():
+        path = z.extract(info, sys.argv[2])
+        os.chmod(path, (info.external_attr >> 16) & 0o777)' target/layer/lambda-adapter-layer-x86_64.zip "$opt"
+  stamp=$(sha256sum <"examples/$EXAMPLE/requirements.txt")
+  if [[ "$(cat "$packages/.stamp" 2>/dev/null)" != "$stamp" ]]; then
+    echo "  pip install --target $packages -r examples/$EXAMPLE/requirements.txt"
+    rm -rf "$packages"
+    PIP_ROOT_USER_ACTION=ignore python3 -m pip install --quiet --disable-pip-version-check --target "$packages" -r "examples/$EXAMPLE/requirements.txt"
+    echo "$stamp" >"$packages/.stamp"
+  fi
+  rm -rf "$TASK"; mkdir -p "$TASK"
+  cp -R "$packages/." "examples/$EXAMPLE/." "$TASK/"
+  # The function's variables; /opt is the unpacked layer.
+  mapfile -t IMG_ENV < <(python3 -c 'import json, sys
+for k, v in json.load(open(sys.argv[1]))["Variables"].items():
+    if v.startswith("/opt/"):
+        v = sys.argv[2] + v[4:]
+    print(f"{k}={v}")' \
+    "examples/$EXAMPLE/environment.json" "$opt")
+  wrapper=$(printf '%s\n' "${IMG_ENV[@]}" | sed -n 's/^AWS_LAMBDA_EXEC_WRAPPER=//p')
+  [[ -n $wrapper ]] || fail "$EXAMPLE: environment.json sets no AWS_LAMBDA_EXEC_WRAPPER"
+  echo
+  bold "==> $EXAMPLE (zip with the layer): handler run.sh, ${IMG_ENV[*]}"
+  PATH_PREFIX="" HANDLER=run.sh
+  start_emulator
+  APP_PORT=$(free_ports 1)
+  LAMBDA_ENV=1 launch "$LOGDIR/adapter.log" "$opt/extensions/lambda-adapter"; ADAPTER_PID=$LAUNCHED
+  # what Lambda's Python runtime starts, which the bootstrap ignores
+  LAMBDA_ENV=1 launch "$LOGDIR/app.log" "$wrapper" /var/lang/bin/python3.12 /var/runtime/bootstrap.py; APP_PID=$LAUNCHED
+  HANDLER=""
+  wait_for "$EXAMPLE" "$APP_PID" "$APP_PORT"
+  echo "  emulator :$EMU_PORT, app :$APP_PORT (pid $APP_PID), adapter pid $ADAPTER_PID; logs in $LOGDIR/"
+  check_common
+  check "zip: the handler replaced the runtime process (exec) and runs in the task root" \
+    'grep -q gunicorn "/proc/$APP_PID/cmdline" && [[ $(readlink "/proc/$APP_PID/cwd") == "$(cd "$TASK" && pwd -P)" ]]'
+  stop_all
+}
+
+for EXAMPLE in "${EXAMPLES[@]}"; do
+  started=$SECONDS
+  LOGDIR=$E2E/$EXAMPLE LOGS="" TASK=$E2E/$EXAMPLE/task ADAPTER_PID="" HANDLER=""
+  mkdir -p "$LOGDIR"
+  if [[ -f examples/$EXAMPLE/Dockerfile ]]; then run_image
+  elif [[ -f examples/$EXAMPLE/run.sh ]]; then run_zip
+  else fail "examples/$EXAMPLE has neither a Dockerfile nor a run.sh"; fi
   echo "  $EXAMPLE: done in $((SECONDS - started)) s"
 done
 
