@@ -240,6 +240,8 @@ run_image() {
 # /opt/extensions/lambda-adapter, then `$AWS_LAMBDA_EXEC_WRAPPER <runtime command>`.
 run_zip() {
   local opt=$PWD/$E2E/opt packages=$E2E/$EXAMPLE/packages stamp wrapper
+  echo
+  bold "==> $EXAMPLE (zip with the layer): handler run.sh"
   scripts/build-layer.sh x86_64 >/dev/null 2>&1 || fail "scripts/build-layer.sh x86_64 failed"
   rm -rf "$opt"
   python3 -c 'import os, sys, zipfile
@@ -265,8 +267,7 @@ for k, v in json.load(open(sys.argv[1]))["Variables"].items():
     "examples/$EXAMPLE/environment.json" "$opt")
   wrapper=$(printf '%s\n' "${IMG_ENV[@]}" | sed -n 's/^AWS_LAMBDA_EXEC_WRAPPER=//p')
   [[ -n $wrapper ]] || fail "$EXAMPLE: environment.json sets no AWS_LAMBDA_EXEC_WRAPPER"
-  echo
-  bold "==> $EXAMPLE (zip with the layer): handler run.sh, ${IMG_ENV[*]}"
+  echo "  function environment (environment.json, /opt = the unpacked layer): ${IMG_ENV[*]}"
   PATH_PREFIX="" HANDLER=run.sh
   start_emulator
   APP_PORT=$(free_ports 1)
