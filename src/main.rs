@@ -111,7 +111,7 @@ fn try_main(started: Instant) -> Result<(), Error> {
     if let Some(pid) = cfg.app_pid {
         watch_app(pid, &cfg.runtime_api);
     }
-    let registered = extension::start(&cfg.extension_api, |reason| {
+    let registration = extension::start(&cfg.extension_api, |reason| {
         log::info!("shutdown ({reason})");
         exit(0);
     });
@@ -121,7 +121,7 @@ fn try_main(started: Instant) -> Result<(), Error> {
     if !ready {
         log::info!("async init: serving invocations, the first one finishes waiting for the app");
     }
-    let _ = registered.recv_timeout(REGISTRATION_WAIT);
+    registration.wait(REGISTRATION_WAIT);
     if cfg.compression && !cfg!(feature = "compression") {
         log::warn!(
             "AWS_LWA_ENABLE_COMPRESSION: this build has no compression (cargo feature `compression`); responses are sent as the app wrote them"
