@@ -116,7 +116,7 @@ impl App {
             .limit(limit as u64)
             .read_to_vec()
             .map_err(Error::App)?;
-        self.returned(&parts);
+        self.kept(&parts);
         Ok(AppResponse {
             status: parts.status.as_u16(),
             headers: parts.headers,
@@ -141,13 +141,13 @@ impl App {
             .read_to_vec()
             .is_ok()
         {
-            self.returned(&parts);
+            self.kept(&parts);
         }
         Ok(parts.status.as_u16())
     }
 
     /// Notes that ureq kept the connection of a fully read answer.
-    fn returned(&self, parts: &http::response::Parts) {
+    pub fn kept(&self, parts: &http::response::Parts) {
         let closes = parts
             .headers
             .get_all(header::CONNECTION)
@@ -191,6 +191,19 @@ impl App {
         }
         self.agent.run(config.build())
     }
+}
+
+/// The error for a failure reading a body through `Body::into_reader`,
+/// which wraps ureq's errors in `io::Error`.
+pub fn read_error(e: io::Error) -> Error {
+    if e.get_ref().is_some_and(|inner| inner.is::<ureq::Error>()) {
+        let inner = e
+            .into_inner()
+            .expect("BUG: checked above")
+            .downcast::<ureq::Error>();
+        return Error::App(*inner.expect("BUG: checked above"));
+    }
+    Error::App(ureq::Error::Io(e))
 }
 
 /// Takes an IP address in the URL as it is. ureq's default resolver starts

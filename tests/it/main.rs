@@ -3,9 +3,12 @@
 //! link than one per file); modules by topic.
 
 mod bad_input;
+mod compression;
 mod concurrency;
 mod faults;
 mod simulator;
 mod sources;
 mod startup;
+mod streaming;
 mod support;
+mod wrapper;
