@@ -18,7 +18,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-BUDGET=800000
+BUDGET=${BENCH_BUDGET:-800000}
 UPSTREAM_VERSION=0.9.1
 mode=full
 case "${1:-}" in

@@ -9,7 +9,7 @@
 
 use std::borrow::Cow;
 use std::cell::Cell;
-use std::io;
+use std::io::{self, Read};
 use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
@@ -108,19 +108,26 @@ impl App {
         self.run(req, deadline).map_err(Error::App)
     }
 
-    /// Reads a whole body of at most `limit` bytes.
-    pub fn read(&self, resp: Response<Body>, limit: usize) -> Result<AppResponse, Error> {
-        let (parts, mut body) = resp.into_parts();
-        let body = body
-            .with_config()
-            .limit(limit as u64)
-            .read_to_vec()
-            .map_err(Error::App)?;
+    /// Reads a whole body of at most `limit` bytes into `buf`, whose
+    /// capacity is reused (it is cleared first).
+    pub fn read(
+        &self,
+        resp: Response<Body>,
+        limit: usize,
+        mut buf: Vec<u8>,
+    ) -> Result<AppResponse, Error> {
+        let (parts, body) = resp.into_parts();
+        buf.clear();
+        if let Some(len) = body.content_length() {
+            buf.reserve(len.min(limit as u64 + 1) as usize);
+        }
+        let mut reader = body.into_with_config().limit(limit as u64).reader();
+        reader.read_to_end(&mut buf).map_err(read_error)?;
         self.kept(&parts);
         Ok(AppResponse {
             status: parts.status.as_u16(),
             headers: parts.headers,
-            body,
+            body: buf,
         })
     }
 
@@ -211,7 +218,7 @@ pub fn read_error(e: io::Error) -> Error {
 /// one (the invocation's deadline): a thread per invocation for `127.0.0.1`.
 /// Host names still go to the default resolver.
 #[derive(Debug)]
-struct LiteralResolver;
+pub struct LiteralResolver;
 
 impl Resolver for LiteralResolver {
     fn resolve(

@@ -138,35 +138,174 @@ fn try_main(started: Instant) -> Result<(), Error> {
             thread::Builder::new()
                 .name(format!("worker-{i}"))
                 .spawn_scoped(scope, move || {
-                    serve(
-                        cfg,
-                        &Runtime::new(&cfg.runtime_api),
-                        &App::new(),
-                        ready,
-                        started,
-                    )
+                    Worker::new(cfg, App::new(), ready, started).serve()
                 })
                 .expect("BUG: cannot spawn a worker thread");
         }
-        serve(&cfg, &Runtime::new(&cfg.runtime_api), &app, ready, started)
+        Worker::new(&cfg, app, ready, started).serve()
     })
 }
 
-/// The invocation loop: one event at a time, each answered exactly once.
-fn serve(cfg: &Config, runtime: &Runtime, app: &App, mut ready: bool, started: Instant) -> ! {
-    loop {
-        let inv = runtime.next();
-        IN_FLIGHT.fetch_add(1, Ordering::SeqCst);
-        let result = match cfg.invoke_mode {
-            InvokeMode::Buffered => buffered(cfg, app, &inv, &mut ready, started)
-                .and_then(|out| runtime.respond(&inv.id, &out)),
-            InvokeMode::ResponseStream => streamed(cfg, runtime, app, &inv, &mut ready, started),
-        };
-        if let Err(e) = result {
-            runtime.fail(&inv.id, &e);
+/// One invocation loop with its own connections and buffers: nothing is
+/// shared between workers on the invocation path.
+struct Worker<'c> {
+    cfg: &'c Config,
+    runtime: Runtime,
+    app: App,
+    /// False until the app answered a readiness probe (async init).
+    ready: bool,
+    started: Instant,
+    /// The app's body and the Lambda result, reused from one invocation to
+    /// the next so that their memory is not mapped afresh each time.
+    body: Vec<u8>,
+    out: Vec<u8>,
+}
+
+/// Buffers that grew beyond this are given back after the invocation.
+const KEEP_BUFFER: usize = 1024 * 1024;
+
+impl<'c> Worker<'c> {
+    fn new(cfg: &'c Config, app: App, ready: bool, started: Instant) -> Worker<'c> {
+        let runtime = Runtime::new(&cfg.runtime_api);
+        Worker {
+            cfg,
+            runtime,
+            app,
+            ready,
+            started,
+            body: Vec::new(),
+            out: Vec::new(),
         }
-        SERVED.store(true, Ordering::SeqCst);
-        IN_FLIGHT.fetch_sub(1, Ordering::SeqCst);
+    }
+
+    /// The invocation loop: one event at a time, each answered exactly once.
+    fn serve(mut self) -> ! {
+        loop {
+            let inv = self.runtime.next();
+            IN_FLIGHT.fetch_add(1, Ordering::SeqCst);
+            let result = match self.cfg.invoke_mode {
+                InvokeMode::Buffered => self
+                    .buffered(&inv)
+                    .and_then(|()| self.runtime.respond(&inv.id, &self.out)),
+                InvokeMode::ResponseStream => self.streamed(&inv),
+            };
+            if let Err(e) = result {
+                self.runtime.fail(&inv.id, &e);
+            }
+            for buf in [&mut self.body, &mut self.out] {
+                if buf.capacity() > KEEP_BUFFER {
+                    *buf = Vec::new();
+                }
+            }
+            SERVED.store(true, Ordering::SeqCst);
+            IN_FLIGHT.fetch_sub(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Everything up to the app's response head: finishing an async init's
+    /// readiness wait, decoding the event, sending the request.
+    fn request(&mut self, inv: &Invocation) -> Result<(Source, Accept, Response<Body>), Error> {
+        let deadline = inv.deadline();
+        if !self.ready {
+            self.ready = readiness::wait(&self.app, &self.cfg.readiness, self.started, deadline);
+            if !self.ready {
+                return Err(Error::NotReady {
+                    waited_ms: self.started.elapsed().as_millis(),
+                });
+            }
+        }
+        let (source, req) = event::decode(inv, self.cfg)?;
+        let accept = self
+            .cfg
+            .compression
+            .then(|| req.headers.get(header::ACCEPT_ENCODING).cloned());
+        Ok((source, accept, self.app.send(req, deadline)?))
+    }
+
+    /// Buffered mode: the whole answer, as the source's Lambda JSON, in `self.out`.
+    fn buffered(&mut self, inv: &Invocation) -> Result<(), Error> {
+        let begun = Instant::now();
+        let (source, accept, resp) = self.request(inv)?;
+        if self.cfg.error_status.contains(resp.status().as_u16()) {
+            return Err(status_error(resp));
+        }
+        let mut resp = self
+            .app
+            .read(resp, event::MAX_RESPONSE, std::mem::take(&mut self.body))?;
+        #[cfg(feature = "compression")]
+        if let Some(accept) = &accept {
+            lambda_adapter::compress::apply(accept.as_ref(), &mut resp);
+        }
+        #[cfg(not(feature = "compression"))]
+        let _ = accept;
+        log::debug!(
+            "invoke {}: {source:?} -> {} ({} bytes, {} ms)",
+            inv.id,
+            resp.status,
+            resp.body.len(),
+            begun.elapsed().as_millis() as u64
+        );
+        let encoded = event::encode(source, &mut resp, &mut self.out);
+        self.body = resp.body;
+        encoded
+    }
+
+    /// Streaming mode: the prelude, then the app's body forwarded as it
+    /// arrives. `Err` only before the stream started; a failure after that is
+    /// reported in the stream's trailers.
+    fn streamed(&mut self, inv: &Invocation) -> Result<(), Error> {
+        let (_, _, resp) = self.request(inv)?;
+        let status = resp.status().as_u16();
+        if self.cfg.error_status.contains(status) {
+            return Err(status_error(resp));
+        }
+        let (parts, body) = resp.into_parts();
+        let mut stream = self.runtime.stream(&inv.id)?;
+        let head = stream
+            .send(&event::prelude(status, &parts.headers))
+            .and_then(|()| stream.send(&[0; 8]));
+        if let Err(e) = head {
+            log::error!(
+                "invocation {}: runtime API response (streaming): {e}",
+                inv.id
+            );
+            return Ok(());
+        }
+        let failure = match stream.copy(&mut body.into_reader()) {
+            Ok(_) => {
+                self.app.kept(&parts);
+                None
+            }
+            Err(Ok(read)) => Some(app::read_error(read)),
+            Err(Err(write)) => {
+                log::error!(
+                    "invocation {}: runtime API response (streaming): {write}",
+                    inv.id
+                );
+                return Ok(());
+            }
+        };
+        if let Some(e) = &failure {
+            log::error!(
+                "invocation {}: {}: {e} (after the stream started: sent as trailers)",
+                inv.id,
+                e.error_type()
+            );
+        }
+        match stream.finish(failure.as_ref()) {
+            Ok(status) if (200..300).contains(&status) => {}
+            Ok(status) => {
+                log::error!(
+                    "invocation {}: runtime API response (streaming): answered HTTP {status}",
+                    inv.id
+                )
+            }
+            Err(e) => log::error!(
+                "invocation {}: runtime API response (streaming): {e}",
+                inv.id
+            ),
+        }
+        Ok(())
     }
 }
 
@@ -199,125 +338,6 @@ fn watch_app(pid: u32, runtime_api: &str) {
 
 /// The request's `Accept-Encoding` when compression is on (`Some(None)`: on, but not sent).
 type Accept = Option<Option<HeaderValue>>;
-
-/// Everything up to the app's response head: finishing an async init's
-/// readiness wait, decoding the event, sending the request.
-fn request(
-    cfg: &Config,
-    app: &App,
-    inv: &Invocation,
-    ready: &mut bool,
-    started: Instant,
-) -> Result<(Source, Accept, Response<Body>), Error> {
-    let deadline = inv.deadline();
-    if !*ready {
-        *ready = readiness::wait(app, &cfg.readiness, started, deadline);
-        if !*ready {
-            return Err(Error::NotReady {
-                waited_ms: started.elapsed().as_millis(),
-            });
-        }
-    }
-    let (source, req) = event::decode(inv, cfg)?;
-    let accept = cfg
-        .compression
-        .then(|| req.headers.get(header::ACCEPT_ENCODING).cloned());
-    Ok((source, accept, app.send(req, deadline)?))
-}
-
-/// Buffered mode: the whole answer, as the source's Lambda JSON.
-fn buffered(
-    cfg: &Config,
-    app: &App,
-    inv: &Invocation,
-    ready: &mut bool,
-    started: Instant,
-) -> Result<Vec<u8>, Error> {
-    let begun = Instant::now();
-    let (source, accept, resp) = request(cfg, app, inv, ready, started)?;
-    if cfg.error_status.contains(resp.status().as_u16()) {
-        return Err(status_error(resp));
-    }
-    #[allow(unused_mut)] // mutated by compression only
-    let mut resp = app.read(resp, event::MAX_RESPONSE)?;
-    #[cfg(feature = "compression")]
-    if let Some(accept) = &accept {
-        lambda_adapter::compress::apply(accept.as_ref(), &mut resp);
-    }
-    #[cfg(not(feature = "compression"))]
-    let _ = accept;
-    log::debug!(
-        "invoke {}: {source:?} -> {} ({} bytes, {} ms)",
-        inv.id,
-        resp.status,
-        resp.body.len(),
-        begun.elapsed().as_millis() as u64
-    );
-    event::encode(source, resp)
-}
-
-/// Streaming mode: the prelude, then the app's body forwarded as it
-/// arrives. `Err` only before the stream started; a failure after that is
-/// reported in the stream's trailers.
-fn streamed(
-    cfg: &Config,
-    runtime: &Runtime,
-    app: &App,
-    inv: &Invocation,
-    ready: &mut bool,
-    started: Instant,
-) -> Result<(), Error> {
-    let (_, _, resp) = request(cfg, app, inv, ready, started)?;
-    let status = resp.status().as_u16();
-    if cfg.error_status.contains(status) {
-        return Err(status_error(resp));
-    }
-    let (parts, body) = resp.into_parts();
-    let mut stream = runtime.stream(&inv.id)?;
-    let head = stream
-        .send(&event::prelude(status, &parts.headers))
-        .and_then(|()| stream.send(&[0; 8]));
-    if let Err(e) = head {
-        log::error!(
-            "invocation {}: runtime API response (streaming): {e}",
-            inv.id
-        );
-        return Ok(());
-    }
-    let failure = match stream.copy(&mut body.into_reader()) {
-        Ok(_) => {
-            app.kept(&parts);
-            None
-        }
-        Err(Ok(read)) => Some(app::read_error(read)),
-        Err(Err(write)) => {
-            log::error!(
-                "invocation {}: runtime API response (streaming): {write}",
-                inv.id
-            );
-            return Ok(());
-        }
-    };
-    if let Some(e) = &failure {
-        log::error!(
-            "invocation {}: {}: {e} (after the stream started: sent as trailers)",
-            inv.id,
-            e.error_type()
-        );
-    }
-    match stream.finish(failure.as_ref()) {
-        Ok(status) if (200..300).contains(&status) => {}
-        Ok(status) => log::error!(
-            "invocation {}: runtime API response (streaming): answered HTTP {status}",
-            inv.id
-        ),
-        Err(e) => log::error!(
-            "invocation {}: runtime API response (streaming): {e}",
-            inv.id
-        ),
-    }
-    Ok(())
-}
 
 /// The error for a status listed in `AWS_LWA_ERROR_STATUS_CODES`, quoting the
 /// start of the body.

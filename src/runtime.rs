@@ -13,8 +13,10 @@ use ureq::config::AutoHeaderValue;
 use ureq::http::{
     self, HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, Uri,
 };
+use ureq::unversioned::transport::DefaultConnector;
 use ureq::{Agent, AsSendBody, Body};
 
+use crate::app::LiteralResolver;
 use crate::error::{Error, RuntimeFault};
 use crate::event::push_str;
 
@@ -268,9 +270,10 @@ pub fn error_body(e: &Error) -> Vec<u8> {
 }
 
 /// The Runtime API's own client: no User-Agent games, small buffers (its
-/// heads are small), no proxy from the environment.
+/// heads are small), no proxy from the environment, IP addresses taken as
+/// they are (see `LiteralResolver`).
 pub fn agent() -> Agent {
-    Agent::config_builder()
+    let config = Agent::config_builder()
         .http_status_as_error(false)
         .max_redirects(0)
         .user_agent(AutoHeaderValue::Provided(std::sync::Arc::new(
@@ -281,8 +284,8 @@ pub fn agent() -> Agent {
         .proxy(None)
         .input_buffer_size(16 * 1024)
         .output_buffer_size(16 * 1024)
-        .build()
-        .into()
+        .build();
+    Agent::with_parts(config, DefaultConnector::default(), LiteralResolver)
 }
 
 /// Sends `method url` with `headers` and `body`. Every Runtime and Extensions

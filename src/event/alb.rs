@@ -12,7 +12,7 @@ use ureq::http::StatusCode;
 use super::body::push_body;
 use super::{
     Error, Fields, Parts, SetCookie, form_query, merge_headers, method, optional_path,
-    push_joined_headers, push_multi_headers, push_status, push_str,
+    push_joined_headers, push_multi_headers, push_status, push_str, reserve,
 };
 use crate::app::AppResponse;
 
@@ -25,22 +25,21 @@ pub(super) fn to_request<'a>(f: &Fields<'a>) -> Result<Parts<'a>, Error> {
     })
 }
 
-pub(super) fn from_response(resp: &AppResponse, multi_value: bool) -> Vec<u8> {
-    let mut out = Vec::with_capacity(resp.body.len() / 3 * 4 + 512);
-    push_status(&mut out, resp.status);
+pub(super) fn from_response(resp: &AppResponse, multi_value: bool, out: &mut Vec<u8>) {
+    reserve(out, resp);
+    push_status(out, resp.status);
     out.extend_from_slice(b",\"statusDescription\":");
-    push_str(&mut out, &status_description(resp.status));
+    push_str(out, &status_description(resp.status));
     if multi_value {
         out.extend_from_slice(b",\"multiValueHeaders\":");
-        push_multi_headers(&mut out, &resp.headers);
+        push_multi_headers(out, &resp.headers);
     } else {
         out.extend_from_slice(b",\"headers\":");
-        push_joined_headers(&mut out, &resp.headers, SetCookie::First);
+        push_joined_headers(out, &resp.headers, SetCookie::First);
     }
     out.push(b',');
-    push_body(&mut out, &resp.headers, &resp.body);
+    push_body(out, &resp.headers, &resp.body);
     out.push(b'}');
-    out
 }
 
 /// `"200 OK"`; a code without a reason phrase gets a trailing space, as upstream.

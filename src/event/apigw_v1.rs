@@ -9,7 +9,7 @@
 use super::body::push_body;
 use super::{
     Error, Fields, Parts, form_query, merge_headers, method, optional_path, push_multi_headers,
-    push_status,
+    push_status, reserve,
 };
 use crate::app::AppResponse;
 
@@ -22,13 +22,12 @@ pub(super) fn to_request<'a>(f: &Fields<'a>) -> Result<Parts<'a>, Error> {
     })
 }
 
-pub(super) fn from_response(resp: &AppResponse) -> Vec<u8> {
-    let mut out = Vec::with_capacity(resp.body.len() / 3 * 4 + 512);
-    push_status(&mut out, resp.status);
+pub(super) fn from_response(resp: &AppResponse, out: &mut Vec<u8>) {
+    reserve(out, resp);
+    push_status(out, resp.status);
     out.extend_from_slice(b",\"headers\":{},\"multiValueHeaders\":");
-    push_multi_headers(&mut out, &resp.headers);
+    push_multi_headers(out, &resp.headers);
     out.push(b',');
-    push_body(&mut out, &resp.headers, &resp.body);
+    push_body(out, &resp.headers, &resp.body);
     out.push(b'}');
-    out
 }

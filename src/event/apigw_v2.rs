@@ -11,7 +11,7 @@ use ureq::http::header::{self, HeaderValue};
 use super::body::push_body;
 use super::{
     Error, Fields, Members, Parts, SetCookie, Str, header_text, merge_headers, method,
-    optional_path, parse_field, push_joined_headers, push_status, push_str, uri,
+    optional_path, parse_field, push_joined_headers, push_status, push_str, reserve, uri,
 };
 use crate::app::AppResponse;
 
@@ -40,20 +40,19 @@ fn context_error(reason: String) -> Error {
     Error::event("requestContext.http", reason)
 }
 
-pub(super) fn from_response(resp: &AppResponse) -> Vec<u8> {
-    let mut out = Vec::with_capacity(resp.body.len() / 3 * 4 + 512);
-    push_status(&mut out, resp.status);
+pub(super) fn from_response(resp: &AppResponse, out: &mut Vec<u8>) {
+    reserve(out, resp);
+    push_status(out, resp.status);
     out.extend_from_slice(b",\"headers\":");
-    push_joined_headers(&mut out, &resp.headers, SetCookie::Omit);
+    push_joined_headers(out, &resp.headers, SetCookie::Omit);
     out.extend_from_slice(b",\"multiValueHeaders\":{},");
-    push_body(&mut out, &resp.headers, &resp.body);
+    push_body(out, &resp.headers, &resp.body);
     out.extend_from_slice(b",\"cookies\":[");
     for (i, cookie) in resp.headers.get_all(header::SET_COOKIE).iter().enumerate() {
         if i > 0 {
             out.push(b',');
         }
-        push_str(&mut out, &header_text(cookie));
+        push_str(out, &header_text(cookie));
     }
     out.extend_from_slice(b"]}");
-    out
 }

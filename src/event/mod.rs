@@ -169,20 +169,28 @@ pub fn decode<'a>(inv: &'a Invocation, cfg: &Config) -> Result<(Source, AppReque
     ))
 }
 
-/// Encodes the app's answer as the Lambda result for `source`.
-pub fn encode(source: Source, resp: AppResponse) -> Result<Vec<u8>, Error> {
-    let out = match source {
-        Source::ApiGwV1 => apigw_v1::from_response(&resp),
-        Source::ApiGwV2 => apigw_v2::from_response(&resp),
-        Source::Alb { multi_value } => alb::from_response(&resp, multi_value),
-        Source::PassThrough => pass_through::from_response(resp),
-    };
+/// Encodes the app's answer as the Lambda result for `source`, into `out`
+/// (cleared first: the caller reuses it, and may reuse `resp.body`, which
+/// pass-through results swap with `out`).
+pub fn encode(source: Source, resp: &mut AppResponse, out: &mut Vec<u8>) -> Result<(), Error> {
+    out.clear();
+    match source {
+        Source::ApiGwV1 => apigw_v1::from_response(resp, out),
+        Source::ApiGwV2 => apigw_v2::from_response(resp, out),
+        Source::Alb { multi_value } => alb::from_response(resp, multi_value, out),
+        Source::PassThrough => pass_through::from_response(resp, out),
+    }
     if out.len() > MAX_RESPONSE {
         return Err(Error::TooLarge {
             limit: MAX_RESPONSE,
         });
     }
-    Ok(out)
+    Ok(())
+}
+
+/// Room for the response shapes around a body that may go out as base64.
+fn reserve(out: &mut Vec<u8>, resp: &AppResponse) {
+    out.reserve(resp.body.len() / 3 * 4 + 512);
 }
 
 /// The prelude of a streamed response (`AWS_LWA_INVOKE_MODE=response_stream`),

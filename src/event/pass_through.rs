@@ -31,7 +31,10 @@ pub(super) fn to_request<'a>(cfg: &'a Config) -> Parts<'a> {
     }
 }
 
-pub(super) fn from_response(resp: AppResponse) -> Vec<u8> {
-    let is_json = as_text(&resp.headers, &resp.body).is_some_and(is_json);
-    if is_json { resp.body } else { b"null".to_vec() }
+pub(super) fn from_response(resp: &mut AppResponse, out: &mut Vec<u8>) {
+    if as_text(&resp.headers, &resp.body).is_some_and(is_json) {
+        std::mem::swap(out, &mut resp.body); // the body is the result: no copy
+    } else {
+        out.extend_from_slice(b"null");
+    }
 }

@@ -600,6 +600,12 @@ fn big_events_are_served() {
 
 // Responses.
 
+/// `encode` into a fresh buffer.
+fn encode(source: Source, mut resp: AppResponse) -> Result<Vec<u8>, Error> {
+    let mut out = b"stale bytes".to_vec(); // cleared by encode
+    super::encode(source, &mut resp, &mut out).map(|()| out)
+}
+
 fn response(status: u16, headers: &[(&str, &[u8])], body: &[u8]) -> AppResponse {
     let mut h = HeaderMap::new();
     for (n, v) in headers {
