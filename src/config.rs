@@ -117,10 +117,6 @@ pub struct Logging {
 }
 
 impl Logging {
-    pub fn from_env() -> Logging {
-        Logging::from_lookup(env)
-    }
-
     /// Level from `AWS_LAMBDA_LOG_LEVEL`, else `RUST_LOG`, else info.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Logging {
         let json =
@@ -162,10 +158,6 @@ impl Logging {
 }
 
 impl Config {
-    pub fn from_env() -> Result<Config, Error> {
-        Config::from_lookup(env)
-    }
-
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, Error> {
         let mut warnings = Vec::new();
 
@@ -329,18 +321,29 @@ pub fn runtime_api(get: &impl Fn(&str) -> Option<String>) -> Result<String, Erro
     }
 }
 
-pub fn runtime_api_from_env() -> Result<String, Error> {
-    runtime_api(&env)
-}
+/// The process environment, read once (a `getenv` per variable costs more
+/// than one pass over Lambda's few dozen variables). The only reader of the
+/// environment; nothing writes it.
+pub struct Env(Vec<(String, String)>);
 
-/// Whether this process runs inside Lambda (or an emulator): the Runtime API is known.
-pub fn in_lambda() -> bool {
-    env("AWS_LAMBDA_RUNTIME_API").is_some()
-}
+impl Env {
+    pub fn read() -> Env {
+        let vars = std::env::vars_os()
+            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
+        Env(vars.collect())
+    }
 
-/// Reads the process environment; the only function that does.
-fn env(name: &str) -> Option<String> {
-    std::env::var(name).ok()
+    pub fn get(&self, name: &str) -> Option<String> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+    }
+
+    /// Whether this process runs inside Lambda (or an emulator): the Runtime API is known.
+    pub fn in_lambda(&self) -> bool {
+        self.0.iter().any(|(k, _)| k == "AWS_LAMBDA_RUNTIME_API")
+    }
 }
 
 /// Looks up a variable under its `AWS_LWA_` name, then under its legacy name

@@ -45,14 +45,18 @@ impl Registration {
 }
 
 /// Registers in a new thread. `on_shutdown` runs when Lambda sends SHUTDOWN.
-pub fn start(api: &str, on_shutdown: impl FnOnce(&str) + Send + 'static) -> Arc<Registration> {
+/// `agent` is a Runtime API agent (`runtime::agent()`), shared with the main worker.
+pub fn start(
+    api: &str,
+    agent: Agent,
+    on_shutdown: impl FnOnce(&str) + Send + 'static,
+) -> Arc<Registration> {
     let registration = Arc::new(Registration::default());
     let base = format!("{api}/2020-01-01/extension");
     let shared = Arc::clone(&registration);
     thread::Builder::new()
         .name("extension".into())
         .spawn(move || {
-            let agent = runtime::agent();
             let id = register(&agent, &base);
             shared.finish();
             if let Some(id) = id {

@@ -17,10 +17,10 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use lambda_adapter::app::{self, App};
-use lambda_adapter::config::{self, Config, InvokeMode, Logging};
+use lambda_adapter::config::{self, Config, Env, InvokeMode, Logging};
 use lambda_adapter::error::Error;
 use lambda_adapter::event::Source;
-use lambda_adapter::runtime::{Invocation, Runtime};
+use lambda_adapter::runtime::{self, Invocation, Runtime};
 use lambda_adapter::{event, extension, readiness, wrapper};
 use ureq::Body;
 use ureq::http::{HeaderValue, Response, header};
@@ -85,10 +85,12 @@ fn main() {
         Some("--") => drop(args.remove(0)),
         _ => {}
     }
-    init_logging(Logging::from_env());
+    let env = Env::read();
+    let get = |name: &str| env.get(name);
+    init_logging(Logging::from_lookup(get));
     if !args.is_empty() {
-        let e = wrapper::exec(&args, config::in_lambda());
-        report_init_error(&e);
+        let e = wrapper::exec(&args, env.in_lambda());
+        report_init_error(&get, &e);
         log::error!("{e}");
         exit(match e {
             Error::AppStart {
@@ -97,21 +99,22 @@ fn main() {
             _ => 126,
         });
     }
-    if let Err(e) = try_main(started) {
+    if let Err(e) = try_main(&get, started) {
         log::error!("{e}");
         exit(1);
     }
 }
 
-fn try_main(started: Instant) -> Result<(), Error> {
-    let cfg = Config::from_env().inspect_err(report_init_error)?;
+fn try_main(get: &impl Fn(&str) -> Option<String>, started: Instant) -> Result<(), Error> {
+    let cfg = Config::from_lookup(get).inspect_err(|e| report_init_error(get, e))?;
     for warning in &cfg.warnings {
         log::warn!("{warning}");
     }
     if let Some(pid) = cfg.app_pid {
         watch_app(pid, &cfg.runtime_api);
     }
-    let registration = extension::start(&cfg.extension_api, |reason| {
+    let agent = runtime::agent();
+    let registration = extension::start(&cfg.extension_api, agent.clone(), |reason| {
         log::info!("shutdown ({reason})");
         exit(0);
     });
@@ -138,11 +141,25 @@ fn try_main(started: Instant) -> Result<(), Error> {
             thread::Builder::new()
                 .name(format!("worker-{i}"))
                 .spawn_scoped(scope, move || {
-                    Worker::new(cfg, App::new(), ready, started).serve()
+                    Worker::new(
+                        cfg,
+                        Runtime::new(&cfg.runtime_api),
+                        App::new(),
+                        ready,
+                        started,
+                    )
+                    .serve()
                 })
                 .expect("BUG: cannot spawn a worker thread");
         }
-        Worker::new(&cfg, app, ready, started).serve()
+        Worker::new(
+            &cfg,
+            Runtime::with_agent(&cfg.runtime_api, agent),
+            app,
+            ready,
+            started,
+        )
+        .serve()
     })
 }
 
@@ -165,8 +182,13 @@ struct Worker<'c> {
 const KEEP_BUFFER: usize = 1024 * 1024;
 
 impl<'c> Worker<'c> {
-    fn new(cfg: &'c Config, app: App, ready: bool, started: Instant) -> Worker<'c> {
-        let runtime = Runtime::new(&cfg.runtime_api);
+    fn new(
+        cfg: &'c Config,
+        runtime: Runtime,
+        app: App,
+        ready: bool,
+        started: Instant,
+    ) -> Worker<'c> {
         Worker {
             cfg,
             runtime,
@@ -356,8 +378,8 @@ fn status_error(resp: Response<Body>) -> Error {
 }
 
 /// Posts a configuration error to `/runtime/init/error` when the Runtime API is known.
-fn report_init_error(e: &Error) {
-    if let Ok(api) = config::runtime_api_from_env()
+fn report_init_error(get: &impl Fn(&str) -> Option<String>, e: &Error) {
+    if let Ok(api) = config::runtime_api(get)
         && let Err(post) = Runtime::new(&api).init_error(e)
     {
         log::error!("could not report the init error: {post}");

@@ -80,8 +80,13 @@ pub struct Runtime {
 
 impl Runtime {
     pub fn new(api: &str) -> Runtime {
+        Runtime::with_agent(api, agent())
+    }
+
+    /// A client that shares `agent` (made by `agent()`) and its connections.
+    pub fn with_agent(api: &str, agent: Agent) -> Runtime {
         Runtime {
-            agent: agent(),
+            agent,
             base: format!("{api}/2018-06-01/runtime"),
         }
     }
