@@ -207,6 +207,33 @@ fn rows(figs: &[Figures], direct: &[Vec<f64>], workloads: &[Workload], plan: &Pl
             None,
         );
     }
+    let n = plan.stream_invocations;
+    let pause = crate::mock::SSE_PAUSE.as_millis();
+    let what = format!("response streaming (SSE, 2 events {pause} ms apart, {n} invocations)");
+    for (name, p) in [("p50", 0.5), ("p99", 0.99)] {
+        row(
+            format!("{what}: first body byte, app wrote → runtime read, {name} (µs)"),
+            &|f| pct(&f.stream.first_byte, p),
+            1,
+            None,
+        );
+    }
+    for (name, p) in [("p50", 0.5), ("p99", 0.99)] {
+        row(
+            format!("{what}: second event, app wrote → runtime read, {name} (µs)"),
+            &|f| pct(&f.stream.second_event, p),
+            1,
+            None,
+        );
+    }
+    for (name, p) in [("p50", 0.5), ("p99", 0.99)] {
+        row(
+            format!("{what}: whole response, first event written → post read, {name} (ms)"),
+            &|f| pct(&f.stream.end, p),
+            2,
+            None,
+        );
+    }
     row(
         "peak RSS after the first response, median (KiB)".into(),
         &|f| pct(&f.cold_rss, 0.5),
@@ -307,6 +334,11 @@ pub fn json(
                 "readiness_ms": f.readiness,
                 "readiness_listen_after_exec_ms": f.readiness_listen,
                 "warm": warm,
+                "streaming": {
+                    "first_byte_us": f.stream.first_byte,
+                    "second_event_us": f.stream.second_event,
+                    "whole_response_ms": f.stream.end,
+                },
                 "peak_rss_kib": f.peak_rss,
                 "instructions": f.instructions,
             }),
@@ -348,6 +380,9 @@ pub fn json(
             "warm_invocations": plan.warm_invocations,
             "warm_chunk": plan.warm_chunk,
             "warm_up": plan.warm_up,
+            "stream_invocations": plan.stream_invocations,
+            "stream_warm_up": plan.stream_warm_up,
+            "sse_pause_ms": crate::mock::SSE_PAUSE.as_millis() as u64,
             "callgrind_runs": plan.callgrind_runs,
         },
         "ticks_per_second": ticks_per_second,
