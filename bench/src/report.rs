@@ -212,7 +212,7 @@ fn rows(figs: &[Figures], direct: &[Vec<f64>], workloads: &[Workload], plan: &Pl
     let what = format!("response streaming (SSE, 2 events {pause} ms apart, {n} invocations)");
     for (name, p) in [("p50", 0.5), ("p99", 0.99)] {
         row(
-            format!("{what}: first body byte, app wrote → runtime read, {name} (µs)"),
+            format!("{what}: time to first byte, app wrote → runtime read, {name} (µs)"),
             &|f| pct(&f.stream.first_byte, p),
             1,
             None,
@@ -258,6 +258,16 @@ fn rows(figs: &[Figures], direct: &[Vec<f64>], workloads: &[Workload], plan: &Pl
     rows
 }
 
+/// Two decimals; below 0.01, two significant digits (0.0041, not 0.00).
+fn ratio(x: f64) -> String {
+    if x > 0.0 && x < 0.01 {
+        let digits = (1.0 - x.log10().floor()) as usize;
+        format!("{x:.digits$}")
+    } else {
+        format!("{x:.2}")
+    }
+}
+
 fn per_invocation_us(ticks: u64, latencies: &[f64]) -> Option<f64> {
     let n = latencies.len();
     (n > 0).then(|| ticks as f64 * 1e6 / adapter::ticks_per_second() as f64 / n as f64)
@@ -288,7 +298,7 @@ pub fn table(
             r.label,
             cell(r.ours),
             cell(r.upstream),
-            r.ratio().map_or("–".into(), |x| format!("{x:.2}")),
+            r.ratio().map_or("–".into(), ratio),
         ));
     }
     if !upstream {
