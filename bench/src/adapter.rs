@@ -55,6 +55,17 @@ pub struct Adapter {
 impl Adapter {
     /// Starts the adapter (behind `wrap`, such as valgrind, when given).
     pub fn spawn(&self, runtime_api: &str, app_port: u16, wrap: &[String]) -> io::Result<Child> {
+        self.spawn_env(runtime_api, app_port, wrap, &[])
+    }
+
+    /// `spawn` with more environment variables (such as the invoke mode).
+    pub fn spawn_env(
+        &self,
+        runtime_api: &str,
+        app_port: u16,
+        wrap: &[String],
+        env: &[(&str, &str)],
+    ) -> io::Result<Child> {
         let log = File::options().create(true).append(true).open(&self.log)?;
         let mut cmd = match wrap.split_first() {
             Some((tool, args)) => {
@@ -69,6 +80,7 @@ impl Adapter {
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("AWS_LAMBDA_RUNTIME_API", runtime_api)
             .env("AWS_LWA_PORT", app_port.to_string())
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)

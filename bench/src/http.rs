@@ -1,5 +1,6 @@
 //! Just enough HTTP/1.1 for the mock peers: a thread-pool server with
-//! keep-alive (threads started before the adapter is), a request reader, and
+//! keep-alive (threads started before the adapter is), a request reader
+//! (chunked bodies read chunk by chunk, each timestamped as it arrives), and
 //! a keep-alive client for direct requests to the app.
 //!
 //! Servers bind before they listen, so a port can be handed to the adapter
@@ -23,6 +24,9 @@ pub struct Request {
     pub target: String,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// A chunked body's chunks as they were read: the body's length once
+    /// the chunk was in, and when. Empty for other bodies.
+    pub chunks: Vec<(usize, Instant)>,
     /// When the whole request (head and body) had been read.
     pub read_at: Instant,
 }
@@ -185,12 +189,13 @@ pub fn read_request(conn: &mut Conn) -> io::Result<Option<Request>> {
     };
     let (method, target) = (method.to_owned(), target.to_owned());
     let headers = read_headers(conn)?;
-    let body = read_body(conn, &headers)?;
+    let (body, chunks) = read_body(conn, &headers)?;
     Ok(Some(Request {
         method,
         target,
         headers,
         body,
+        chunks,
         read_at: Instant::now(),
     }))
 }
@@ -212,7 +217,13 @@ fn read_headers(conn: &mut Conn) -> io::Result<Vec<(String, String)>> {
     }
 }
 
-fn read_body(conn: &mut Conn, headers: &[(String, String)]) -> io::Result<Vec<u8>> {
+/// A chunked body's chunks as read: the body's length once each was in, and when.
+type Chunks = Vec<(usize, Instant)>;
+
+/// Reads a body framed by `Content-Length` or chunked, a chunk at a time as
+/// it arrives (each timestamped as soon as its data is read), so that a
+/// streamed post can be timed piece by piece.
+fn read_body(conn: &mut Conn, headers: &[(String, String)]) -> io::Result<(Vec<u8>, Chunks)> {
     let get = |name: &str| {
         headers
             .iter()
@@ -221,6 +232,7 @@ fn read_body(conn: &mut Conn, headers: &[(String, String)]) -> io::Result<Vec<u8
     };
     if get("transfer-encoding").is_some_and(|v| v.eq_ignore_ascii_case("chunked")) {
         let mut body = Vec::new();
+        let mut chunks = Vec::new();
         loop {
             let mut size = String::new();
             conn.read_line(&mut size)?;
@@ -229,11 +241,12 @@ fn read_body(conn: &mut Conn, headers: &[(String, String)]) -> io::Result<Vec<u8
                 .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "bad chunk size"))?;
             if size == 0 {
                 read_headers(conn)?; // trailers
-                return Ok(body);
+                return Ok((body, chunks));
             }
             let start = body.len();
             body.resize(start + size, 0);
             conn.read_exact(&mut body[start..])?;
+            chunks.push((body.len(), Instant::now()));
             let mut crlf = [0; 2];
             conn.read_exact(&mut crlf)?;
         }
@@ -243,7 +256,7 @@ fn read_body(conn: &mut Conn, headers: &[(String, String)]) -> io::Result<Vec<u8
         .unwrap_or(0);
     let mut body = vec![0; len];
     conn.read_exact(&mut body)?;
-    Ok(body)
+    Ok((body, Vec::new()))
 }
 
 /// A whole response with `Content-Length` framing, ready to write.
@@ -287,7 +300,7 @@ impl Client {
             .and_then(|s| s.parse().ok())
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidData, "bad status line"))?;
         let headers = read_headers(&mut self.conn)?;
-        let body = read_body(&mut self.conn, &headers)?;
+        let (body, _) = read_body(&mut self.conn, &headers)?;
         Ok((status, body.len()))
     }
 }

@@ -43,6 +43,9 @@ pub struct Plan {
     pub warm_invocations: usize,
     pub warm_chunk: usize,
     pub warm_up: usize,
+    /// Streamed `GET /sse` invocations per adapter, after `stream_warm_up`.
+    pub stream_invocations: usize,
+    pub stream_warm_up: usize,
     pub callgrind_runs: usize,
 }
 
@@ -53,6 +56,8 @@ const FULL: Plan = Plan {
     warm_invocations: 10_000,
     warm_chunk: 500,
     warm_up: 300,
+    stream_invocations: 500,
+    stream_warm_up: 20,
     callgrind_runs: 3,
 };
 
@@ -63,6 +68,8 @@ const SMOKE: Plan = Plan {
     warm_invocations: 200,
     warm_chunk: 100,
     warm_up: 20,
+    stream_invocations: 20,
+    stream_warm_up: 3,
     callgrind_runs: 1,
 };
 
@@ -85,6 +92,8 @@ pub struct Figures {
     pub warm: Vec<Warm>,
     /// VmHWM after all warm invocations, KiB.
     pub peak_rss: u64,
+    /// Response streaming (`GET /sse`).
+    pub stream: Stream,
     /// User-space instructions, exec -> parked on the first `next`.
     pub instructions: Vec<u64>,
 }
@@ -96,6 +105,20 @@ pub struct Warm {
     pub cpu_ticks: u64,
     pub cpu_ns: u64,
     pub minor_faults: u64,
+}
+
+/// One streamed invocation per entry, each from the moment the app had
+/// written its first event (head and first chunk) to the socket.
+#[derive(Default)]
+pub struct Stream {
+    /// -> the mock Runtime API has read the first body byte (after the
+    /// prelude and the 8 NULs), µs.
+    pub first_byte: Vec<f64>,
+    /// The second event, written `SSE_PAUSE` later: app wrote it -> the
+    /// mock read its first byte, µs.
+    pub second_event: Vec<f64>,
+    /// -> the mock has read the whole post (end chunk and trailers), ms.
+    pub end: Vec<f64>,
 }
 
 fn main() -> ExitCode {
@@ -186,6 +209,9 @@ fn run(args: &[String]) -> Result<ExitCode> {
     step("warm invocations", started);
     let workloads = workload::all();
     let direct = warm(&adapters, &mut figs, &workloads, plan)?;
+
+    step("response streaming", started);
+    streaming(&adapters, &mut figs, plan)?;
 
     step("instructions (callgrind)", started);
     for i in 0..plan.callgrind_runs {
@@ -381,6 +407,122 @@ fn warm(
     }
     drop(children);
     Ok(direct)
+}
+
+/// Response streaming: every adapter started once with
+/// `AWS_LWA_INVOKE_MODE=response_stream`, each with its own mock runtime,
+/// one app; `GET /sse` handed to each in turn, one invocation at a time
+/// (A B A B).
+fn streaming(adapters: &[Adapter], figs: &mut [Figures], plan: &Plan) -> Result<()> {
+    let app = MockApp::start()?;
+    let mut rts = Vec::new();
+    let mut children = Vec::new();
+    for a in adapters {
+        let rt = MockRuntime::start()?;
+        let env = [("AWS_LWA_INVOKE_MODE", "response_stream")];
+        children.push(Running(a.spawn_env(
+            &rt.api(),
+            app.server.port(),
+            &[],
+            &env,
+        )?));
+        first_next(&rt, TIMEOUT).map_err(|e| context(a, "streaming start", e))?;
+        rts.push(rt);
+    }
+    let mut seq = 0;
+    for i in 0..plan.stream_warm_up + plan.stream_invocations {
+        for (k, a) in adapters.iter().enumerate() {
+            let t =
+                invoke_stream(&rts[k], &app, &mut seq).map_err(|e| context(a, "streaming", e))?;
+            if i >= plan.stream_warm_up {
+                let s = &mut figs[k].stream;
+                s.first_byte.push(t.first_byte.as_secs_f64() * 1e6);
+                s.second_event.push(t.second_event.as_secs_f64() * 1e6);
+                s.end.push(ms(t.end));
+            }
+        }
+    }
+    drop(children);
+    Ok(())
+}
+
+struct StreamTimes {
+    first_byte: Duration,
+    second_event: Duration,
+    end: Duration,
+}
+
+/// Hands out one `GET /sse` invocation and checks the streamed post:
+/// `Lambda-Runtime-Function-Response-Mode: streaming`, chunked, a JSON
+/// prelude with status 200, 8 NULs, then exactly the app's two events. The
+/// times run from the app's writes to the chunk that carried the byte.
+fn invoke_stream(rt: &MockRuntime, app: &MockApp, seq: &mut u64) -> Result<StreamTimes> {
+    *seq += 1;
+    let id = format!("stream-{seq:08}");
+    rt.push(Job {
+        id: id.clone(),
+        payload: workload::sse_event(&id),
+    });
+    let posted = rt
+        .wait(TIMEOUT, |n| match n {
+            Note::Posted(p) => Some(p),
+            _ => None,
+        })
+        .ok_or("no response posted in time")?;
+    let flushed = app
+        .flushed
+        .recv_timeout(TIMEOUT)
+        .map_err(|_| "the app never answered `GET /sse`")?;
+    let shown = || String::from_utf8_lossy(&posted.body[..posted.body.len().min(300)]);
+    if posted.id != id || posted.error || flushed.id != id {
+        return Err(format!(
+            "posted {} for {id} (error: {}; app saw {}): {}",
+            posted.id,
+            posted.error,
+            flushed.id,
+            shown()
+        )
+        .into());
+    }
+    if !posted.streaming || posted.chunks.is_empty() {
+        return Err(format!(
+            "not a streamed post (mode header: {}, {} chunks): {}",
+            posted.streaming,
+            posted.chunks.len(),
+            shown()
+        )
+        .into());
+    }
+    let sep = posted
+        .body
+        .windows(8)
+        .position(|w| w == [0; 8])
+        .ok_or_else(|| format!("no 8 NULs after a prelude: {}", shown()))?;
+    let prelude: serde_json::Value = serde_json::from_slice(&posted.body[..sep])
+        .map_err(|e| format!("prelude not JSON ({e}): {}", shown()))?;
+    if prelude["statusCode"] != 200 {
+        return Err(format!("prelude statusCode {}", prelude["statusCode"]).into());
+    }
+    let body = &posted.body[sep + 8..];
+    if body != [mock::SSE_EVENTS[0], mock::SSE_EVENTS[1]].concat() {
+        return Err(format!("streamed body {:?}", String::from_utf8_lossy(body)).into());
+    }
+    // When the chunk holding byte `offset` of the post's body had been read.
+    let read = |offset: usize| {
+        posted
+            .chunks
+            .iter()
+            .find(|(len, _)| *len > offset)
+            .map(|&(_, at)| at)
+            .expect("a chunk holds every byte")
+    };
+    let first = sep + 8;
+    let second = first + mock::SSE_EVENTS[0].len();
+    Ok(StreamTimes {
+        first_byte: read(first).saturating_duration_since(flushed.at[0]),
+        second_event: read(second).saturating_duration_since(flushed.at[1]),
+        end: posted.read_at.saturating_duration_since(flushed.at[0]),
+    })
 }
 
 fn direct_request(client: &mut http::Client, w: &Workload) -> Result<Duration> {

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::io;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::sync::{Arc, Mutex};
+use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::http::{self, Conn, Handler, Request, Server, Then};
@@ -30,6 +31,12 @@ pub struct Posted {
     /// From writing the `next` answer to having read the whole post.
     pub latency: Duration,
     pub body: Vec<u8>,
+    /// Sent with `Lambda-Runtime-Function-Response-Mode: streaming`.
+    pub streaming: bool,
+    /// A chunked post's chunks as they were read (`http::Request::chunks`).
+    pub chunks: Vec<(usize, Instant)>,
+    /// When the whole post had been read.
+    pub read_at: Instant,
 }
 
 /// One invocation to hand out on `next`.
@@ -177,11 +184,17 @@ fn runtime(s: &Shared, req: Request, conn: &mut Conn) -> io::Result<Then> {
                     br#"{"status":"OK"}"#,
                 ),
             )?;
+            let streaming = req
+                .header("lambda-runtime-function-response-mode")
+                .is_some_and(|m| m.eq_ignore_ascii_case("streaming"));
             let _ = s.notes.send(Note::Posted(Posted {
                 id: id.to_owned(),
                 error: what != "response",
                 latency,
                 body: req.body,
+                streaming,
+                chunks: req.chunks,
+                read_at: req.read_at,
             }));
             Ok(Then::KeepAlive)
         }
@@ -198,10 +211,24 @@ pub const SMALL_BODY: &[u8] = b"hello from the mock app";
 pub const BIG_LEN: usize = 100 * 1024;
 pub const POST_LEN: usize = 1024;
 
+/// `GET /sse`: a Server-Sent Events answer in two events, `SSE_PAUSE` apart.
+pub const SSE_EVENTS: [&[u8]; 2] = [b"data: first\n\n", b"data: second\n\n"];
+pub const SSE_PAUSE: Duration = Duration::from_millis(20);
+
+/// When `GET /sse` had written (to the socket, no buffer in between) each
+/// of its two events, for the request with header `x-bench-id`.
+pub struct Flushed {
+    pub id: String,
+    pub at: [Instant; 2],
+}
+
 /// The mock web app: `GET /` (readiness), `GET /x` (small), `POST /echo`
-/// (JSON in, small JSON out), `GET /big` (100 KiB of text).
+/// (JSON in, small JSON out), `GET /big` (100 KiB of text), `GET /sse`
+/// (chunked `text/event-stream`: the head and a first event, a pause, a
+/// second event and the end; the times go to `flushed`).
 pub struct MockApp {
     pub server: Server,
+    pub flushed: Receiver<Flushed>,
 }
 
 impl MockApp {
@@ -212,11 +239,31 @@ impl MockApp {
         let big_body: Vec<u8> = (0..BIG_LEN).map(|i| b'a' + (i % 26) as u8).collect();
         let big = http::response("200 OK", &[("content-type", "text/plain")], &big_body);
         let not_found = http::response("404 Not Found", &[], b"");
+        let (flushed_tx, flushed) = mpsc::channel();
         let handler: Handler = Arc::new(move |req: Request, conn: &mut Conn| {
             let out = match (req.method.as_str(), req.target.as_str()) {
                 ("GET", "/") => &root,
                 ("GET", "/x") => &small,
                 ("GET", "/big") => &big,
+                ("GET", "/sse") => {
+                    let id = req.header("x-bench-id").unwrap_or("").to_owned();
+                    let mut head = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\n\
+                        cache-control: no-cache\r\ntransfer-encoding: chunked\r\n\r\n"
+                        .to_vec();
+                    head.extend_from_slice(&chunk(SSE_EVENTS[0]));
+                    http::write(conn, &head)?;
+                    let first = Instant::now();
+                    thread::sleep(SSE_PAUSE);
+                    let mut rest = chunk(SSE_EVENTS[1]);
+                    rest.extend_from_slice(b"0\r\n\r\n");
+                    http::write(conn, &rest)?;
+                    let second = Instant::now();
+                    let _ = flushed_tx.send(Flushed {
+                        id,
+                        at: [first, second],
+                    });
+                    return Ok(keep_alive(&req));
+                }
                 ("POST", "/echo") => {
                     let body = format!("{{\"received\":{}}}", req.body.len());
                     let out = http::response(
@@ -234,6 +281,7 @@ impl MockApp {
         });
         Ok(MockApp {
             server: Server::bind(THREADS, handler)?,
+            flushed,
         })
     }
 
@@ -243,6 +291,14 @@ impl MockApp {
         app.server.listened();
         Ok(app)
     }
+}
+
+/// `data` as one chunk of a chunked body.
+fn chunk(data: &[u8]) -> Vec<u8> {
+    let mut out = format!("{:x}\r\n", data.len()).into_bytes();
+    out.extend_from_slice(data);
+    out.extend_from_slice(b"\r\n");
+    out
 }
 
 fn keep_alive(req: &Request) -> Then {

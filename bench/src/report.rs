@@ -207,6 +207,33 @@ fn rows(figs: &[Figures], direct: &[Vec<f64>], workloads: &[Workload], plan: &Pl
             None,
         );
     }
+    let n = plan.stream_invocations;
+    let pause = crate::mock::SSE_PAUSE.as_millis();
+    let what = format!("response streaming (SSE, 2 events {pause} ms apart, {n} invocations)");
+    for (name, p) in [("p50", 0.5), ("p99", 0.99)] {
+        row(
+            format!("{what}: time to first byte, app wrote → runtime read, {name} (µs)"),
+            &|f| pct(&f.stream.first_byte, p),
+            1,
+            None,
+        );
+    }
+    for (name, p) in [("p50", 0.5), ("p99", 0.99)] {
+        row(
+            format!("{what}: second event, app wrote → runtime read, {name} (µs)"),
+            &|f| pct(&f.stream.second_event, p),
+            1,
+            None,
+        );
+    }
+    for (name, p) in [("p50", 0.5), ("p99", 0.99)] {
+        row(
+            format!("{what}: whole response, first event written → post read, {name} (ms)"),
+            &|f| pct(&f.stream.end, p),
+            2,
+            None,
+        );
+    }
     row(
         "peak RSS after the first response, median (KiB)".into(),
         &|f| pct(&f.cold_rss, 0.5),
@@ -229,6 +256,16 @@ fn rows(figs: &[Figures], direct: &[Vec<f64>], workloads: &[Workload], plan: &Pl
         Some(Target::Max(100_000.0)),
     );
     rows
+}
+
+/// Two decimals; below 0.01, two significant digits (0.0041, not 0.00).
+fn ratio(x: f64) -> String {
+    if x > 0.0 && x < 0.01 {
+        let digits = (1.0 - x.log10().floor()) as usize;
+        format!("{x:.digits$}")
+    } else {
+        format!("{x:.2}")
+    }
 }
 
 fn per_invocation_us(ticks: u64, latencies: &[f64]) -> Option<f64> {
@@ -261,7 +298,7 @@ pub fn table(
             r.label,
             cell(r.ours),
             cell(r.upstream),
-            r.ratio().map_or("–".into(), |x| format!("{x:.2}")),
+            r.ratio().map_or("–".into(), ratio),
         ));
     }
     if !upstream {
@@ -307,6 +344,11 @@ pub fn json(
                 "readiness_ms": f.readiness,
                 "readiness_listen_after_exec_ms": f.readiness_listen,
                 "warm": warm,
+                "streaming": {
+                    "first_byte_us": f.stream.first_byte,
+                    "second_event_us": f.stream.second_event,
+                    "whole_response_ms": f.stream.end,
+                },
                 "peak_rss_kib": f.peak_rss,
                 "instructions": f.instructions,
             }),
@@ -348,6 +390,9 @@ pub fn json(
             "warm_invocations": plan.warm_invocations,
             "warm_chunk": plan.warm_chunk,
             "warm_up": plan.warm_up,
+            "stream_invocations": plan.stream_invocations,
+            "stream_warm_up": plan.stream_warm_up,
+            "sse_pause_ms": crate::mock::SSE_PAUSE.as_millis() as u64,
             "callgrind_runs": plan.callgrind_runs,
         },
         "ticks_per_second": ticks_per_second,

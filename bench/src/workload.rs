@@ -66,6 +66,17 @@ fn big_get() -> Workload {
     }
 }
 
+/// The streaming workload's event: `GET /sse`, tagged with the invocation
+/// id so that the app's timestamps can be matched to the post.
+pub fn sse_event(id: &str) -> Arc<Vec<u8>> {
+    event(
+        "GET",
+        "/sse",
+        json!({"host": "h", "accept": "text/event-stream", "x-bench-id": id}),
+        None,
+    )
+}
+
 fn event(method: &str, path: &str, headers: Value, body: Option<&str>) -> Arc<Vec<u8>> {
     let mut e = json!({
         "version": "2.0",
