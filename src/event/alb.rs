@@ -2,10 +2,11 @@
 //!
 //! ALB passes query values still URL-encoded: they are decoded, then
 //! re-encoded form-style as for REST, in event order (decisions.md #4). The
-//! answer uses the request's header mode: `multiValueHeaders` when the target
-//! group has multi-value headers on, otherwise `headers`, where repeated
-//! values are joined by `, ` and only the first `Set-Cookie` fits (turn
-//! multi-value headers on to set several cookies).
+//! answer carries both header maps, as upstream's does: ALB reads the one of
+//! its target group's mode. `multiValueHeaders` has every value; `headers`
+//! joins repeated values with `, ` (upstream keeps the first), and only the
+//! first `Set-Cookie` fits there (turn multi-value headers on to set several
+//! cookies).
 
 use ureq::http::StatusCode;
 
@@ -25,18 +26,15 @@ pub(super) fn to_request<'a>(f: &Fields<'a>) -> Result<Parts<'a>, Error> {
     })
 }
 
-pub(super) fn from_response(resp: &AppResponse, multi_value: bool, out: &mut Vec<u8>) {
+pub(super) fn from_response(resp: &AppResponse, out: &mut Vec<u8>) {
     reserve(out, resp);
     push_status(out, resp.status);
     out.extend_from_slice(b",\"statusDescription\":");
     push_str(out, &status_description(resp.status));
-    if multi_value {
-        out.extend_from_slice(b",\"multiValueHeaders\":");
-        push_multi_headers(out, &resp.headers);
-    } else {
-        out.extend_from_slice(b",\"headers\":");
-        push_joined_headers(out, &resp.headers, SetCookie::First);
-    }
+    out.extend_from_slice(b",\"headers\":");
+    push_joined_headers(out, &resp.headers, SetCookie::First);
+    out.extend_from_slice(b",\"multiValueHeaders\":");
+    push_multi_headers(out, &resp.headers);
     out.push(b',');
     push_body(out, &resp.headers, &resp.body);
     out.push(b'}');

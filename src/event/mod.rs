@@ -35,7 +35,7 @@ pub enum Source {
     /// API Gateway HTTP API payload format 2.0, and Lambda Function URLs.
     ApiGwV2,
     /// Application Load Balancer, with or without multi-value headers.
-    Alb { multi_value: bool },
+    Alb,
     /// Anything else (SQS, S3, WebSocket, authorizers...): POSTed as is.
     PassThrough,
 }
@@ -134,7 +134,7 @@ pub fn decode<'a>(inv: &'a Invocation, cfg: &Config) -> Result<(Source, AppReque
             apigw_v2::to_request(&fields)?,
             body::decode_request(fields.body, fields.is_base64)?,
         ),
-        Source::Alb { .. } => (
+        Source::Alb => (
             alb::to_request(&fields)?,
             body::decode_request(fields.body, fields.is_base64)?,
         ),
@@ -177,7 +177,7 @@ pub fn encode(source: Source, resp: &mut AppResponse, out: &mut Vec<u8>) -> Resu
     match source {
         Source::ApiGwV1 => apigw_v1::from_response(resp, out),
         Source::ApiGwV2 => apigw_v2::from_response(resp, out),
-        Source::Alb { multi_value } => alb::from_response(resp, multi_value, out),
+        Source::Alb => alb::from_response(resp, out),
         Source::PassThrough => pass_through::from_response(resp, out),
     }
     if out.len() > MAX_RESPONSE {
@@ -266,9 +266,7 @@ fn detect(f: &Fields) -> Result<Source, Error> {
         return Ok(Source::ApiGwV2);
     }
     if has("elb")? {
-        return Ok(Source::Alb {
-            multi_value: f.multi_headers.is_some(),
-        });
+        return Ok(Source::Alb);
     }
     if f.http_method.is_some() {
         if !context.get().starts_with('{') {

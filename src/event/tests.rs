@@ -255,7 +255,7 @@ fn alb_requests_reencode_queries_and_keep_header_mode() {
     let payload = r#"{"httpMethod":"GET","path":"/lambda","requestContext":{"elb":{}},
         "queryStringParameters":{"query":"hello%20world","plus":"a+b","enc":"%2B","k%20ey":"v","bad":"%zz%FF"}}"#;
     let seen = decode_inv(&invocation(payload), &[]).unwrap();
-    assert_eq!(seen.source, Source::Alb { multi_value: false });
+    assert_eq!(seen.source, Source::Alb);
     assert_eq!(
         seen.target,
         "/lambda?query=hello+world&plus=a+b&enc=%2B&k+ey=v&bad=%25zz%FF"
@@ -265,12 +265,7 @@ fn alb_requests_reencode_queries_and_keep_header_mode() {
         "multiValueHeaders": {"host": ["alb.example.com"], "x-r": ["1", "2"]},
         "multiValueQueryStringParameters": {"tag": ["x", "y%21"]}
     }));
-    let seen = check(
-        e,
-        Source::Alb { multi_value: true },
-        "GET",
-        "/lambda?tag=x&tag=y%21",
-    );
+    let seen = check(e, Source::Alb, "GET", "/lambda?tag=x&tag=y%21");
     assert_eq!(seen.all("x-r"), ["1", "2"]);
 }
 
@@ -671,32 +666,23 @@ fn v2_responses_join_repeated_headers_and_list_cookies() {
 }
 
 #[test]
-fn alb_responses_follow_the_header_mode() {
+fn alb_responses_carry_both_header_maps() {
+    // As upstream: ALB reads the map of its target group's mode.
     check_encode(
-        Source::Alb { multi_value: true },
+        Source::Alb,
         typical(),
-        json!({"statusCode": 200, "statusDescription": "200 OK", "multiValueHeaders": {
-            "content-type": ["text/plain"], "set-cookie": ["a=1; Path=/", "b=2"], "x-multi": ["one", "two"]},
+        json!({"statusCode": 200, "statusDescription": "200 OK",
+            "headers": {"content-type": "text/plain", "set-cookie": "a=1; Path=/", "x-multi": "one, two"},
+            "multiValueHeaders": {"content-type": ["text/plain"], "set-cookie": ["a=1; Path=/", "b=2"], "x-multi": ["one", "two"]},
             "body": "hi", "isBase64Encoded": false}),
     );
-    check_encode(
-        Source::Alb { multi_value: false },
-        typical(),
-        json!({"statusCode": 200, "statusDescription": "200 OK", "headers": {
-            "content-type": "text/plain", "set-cookie": "a=1; Path=/", "x-multi": "one, two"},
-            "body": "hi", "isBase64Encoded": false}),
-    );
-    let out = encode(
-        Source::Alb { multi_value: false },
-        response(302, &[("location", b"/x")], b""),
-    )
-    .unwrap();
+    let out = encode(Source::Alb, response(302, &[("location", b"/x")], b"")).unwrap();
     assert!(
         String::from_utf8(out)
             .unwrap()
             .contains(r#""statusDescription":"302 Found""#)
     );
-    let out = encode(Source::Alb { multi_value: false }, response(599, &[], b"")).unwrap();
+    let out = encode(Source::Alb, response(599, &[], b"")).unwrap();
     assert!(
         String::from_utf8(out)
             .unwrap()
