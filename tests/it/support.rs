@@ -269,6 +269,10 @@ pub enum Fault {
     Drop,
     /// Send the headers of a `next` answer, half the body, then close.
     Truncate,
+    /// Wait this long, then answer normally: a slow Runtime API.
+    Delay(Duration),
+    /// Answer normally, but in 16 pieces with this pause before each one.
+    Trickle(Duration),
 }
 
 #[derive(Default)]
@@ -417,6 +421,11 @@ impl MockRuntime {
         self.calls().iter().any(|c| c.contains(text))
     }
 
+    /// The next outcome, if one comes within `d`.
+    pub fn outcome_within(&self, d: Duration) -> Option<Outcome> {
+        self.outcomes.recv_timeout(d).ok()
+    }
+
     /// Asserts that nothing is posted within `d` (for "must not answer" cases).
     pub fn no_outcome_within(&self, d: Duration) {
         match self.outcomes.recv_timeout(d) {
@@ -477,6 +486,7 @@ fn serve_runtime(
                 let _ = w.shutdown(Shutdown::Both);
                 return;
             }
+            Some(Fault::Delay(d)) => thread::sleep(d),
             _ => {}
         }
         let answer = match route {
@@ -535,7 +545,17 @@ fn serve_runtime(
             }
             _ => http_response(404, &[], b"not found"),
         };
-        if w.write_all(&answer).is_err() {
+        let written =
+            match fault {
+                Some(Fault::Trickle(pause)) => answer
+                    .chunks(answer.len().div_ceil(16))
+                    .try_for_each(|piece| {
+                        thread::sleep(pause);
+                        w.write_all(piece)
+                    }),
+                _ => w.write_all(&answer),
+            };
+        if written.is_err() {
             return;
         }
     }
