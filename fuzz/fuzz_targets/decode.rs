@@ -63,9 +63,22 @@ fn check(inv: &Invocation, cfg: &Config) {
         }
     };
     check_request(&req);
-    let v: Value = serde_json::from_slice(&inv.payload).expect("an accepted payload is JSON");
-    assert_eq!(source, expected_source(&v), "{v}");
     let h = &req.headers;
+    if source == Source::PassThrough {
+        assert_eq!(
+            &*req.body,
+            &inv.payload[..],
+            "pass-through body is not the payload"
+        );
+    }
+    let v: Value = match serde_json::from_slice(&inv.payload) {
+        Ok(v) => v,
+        // JSON allows 1e400; serde_json's Value does not (the adapter keeps
+        // such numbers as they are), so the oracle below cannot run.
+        Err(e) if e.to_string().starts_with("number out of range") => return,
+        Err(e) => panic!("an accepted payload is not JSON: {e}"),
+    };
+    assert_eq!(source, expected_source(&v), "{v}");
     let lambda: Value = serde_json::from_slice(h["x-amzn-lambda-context"].as_bytes()).unwrap();
     assert_eq!(lambda["request_id"], inv.id.as_str());
     // The Runtime API's values replace the event's own copies.

@@ -111,9 +111,14 @@ pub fn check_wire(head: &[u8], req: &AppRequest<'_>) {
         .iter()
         .map(|(n, v)| (n.as_str(), v.as_bytes()))
         .collect();
-    let authority = req.uri.authority().expect("an authority").as_str();
+    // ureq-proto's Host from the URI: the port only when it is not 80.
+    let authority = req.uri.authority().expect("an authority");
+    let host = match authority.port_u16() {
+        Some(80) | None => authority.host().to_owned(),
+        Some(port) => format!("{}:{port}", authority.host()),
+    };
     if !req.headers.contains_key(header::HOST) {
-        want.insert(0, ("host", authority.as_bytes()));
+        want.insert(0, ("host", host.as_bytes()));
     }
     let length = req.body.len().to_string();
     let with_length = [want.clone(), vec![("content-length", length.as_bytes())]].concat();
