@@ -5,6 +5,7 @@
 mod bad_input;
 mod concurrency;
 mod faults;
+mod reliability;
 mod simulator;
 mod sources;
 mod startup;
