@@ -63,6 +63,27 @@ fn slow_runtime_api_answers_are_waited_for() {
 }
 
 #[test]
+fn a_response_the_runtime_api_keeps_refusing_is_reported_as_an_error() {
+    // Three 5xx answers (every attempt): the result never got to Lambda, so
+    // the invocation is failed through /error rather than left to time out.
+    let s = setup(&[]);
+    for _ in 0..3 {
+        s.rt.fault("response", Fault::Status(503));
+    }
+    let v =
+        s.rt.invoke(Event::json("refused", &v2("/refused")))
+            .expect_error("Adapter.RuntimeApi");
+    assert!(v["errorMessage"].as_str().unwrap().contains("503"), "{v}");
+    // The same for a connection dropped every time.
+    for _ in 0..3 {
+        s.rt.fault("response", Fault::Drop);
+    }
+    s.rt.invoke(Event::json("dropped", &v2("/dropped")))
+        .expect_error("Adapter.RuntimeApi");
+    served(&s.rt, "after");
+}
+
+#[test]
 fn an_error_post_that_keeps_failing_does_not_stop_the_loop() {
     let s = setup(&[]);
     for fault in [Fault::Status(500), Fault::Drop, Fault::Status(502)] {
