@@ -708,9 +708,16 @@ pub fn spawn_adapter(rt: &MockRuntime, port: u16, env: &[(&str, &str)]) -> Adapt
     spawn_with(&[], &vars)
 }
 
+/// The adapter binary under test: this build's, or `LAMBDA_ADAPTER_BIN`
+/// (to run the tests against a release build, as the soak does).
+pub fn adapter_bin() -> String {
+    std::env::var("LAMBDA_ADAPTER_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_lambda-adapter").to_owned())
+}
+
 /// Runs the adapter binary with exactly these arguments and environment.
 pub fn spawn_with(args: &[&str], vars: &[(String, String)]) -> Adapter {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_lambda-adapter"));
+    let mut cmd = Command::new(adapter_bin());
     cmd.args(args)
         .env_clear()
         .stdin(Stdio::null())
