@@ -7,6 +7,7 @@ mod concurrency;
 mod faults;
 mod reliability;
 mod simulator;
+mod soak;
 mod sources;
 mod startup;
 mod support;
