@@ -498,6 +498,11 @@ fn env_config(get: &impl Fn(&str) -> Option<String>) -> String {
     out.push_str(",\"log_group\":");
     out.push_str(&text("AWS_LAMBDA_LOG_GROUP_NAME").to_string());
     out.push('}');
+    // It goes into a header value, where DEL cannot be: escape it, as
+    // `event::compact_json` does for the request context (upstream #732).
+    if out.contains('\u{7f}') {
+        out = out.replace('\u{7f}', "\\u007f");
+    }
     out
 }
 
