@@ -598,3 +598,19 @@ fn sigterm_during_an_invocation_ends_the_adapter_cleanly() {
     }
     assert!(s.rt.outcome_within(Duration::from_millis(50)).is_none());
 }
+
+#[test]
+fn a_request_line_longer_than_the_output_buffer_is_sent() {
+    // Each line of the head must fit ureq's output buffer (16 KiB unless a
+    // request needs more); the request line's size must count the method.
+    let s = setup(&[]);
+    let method = "X".repeat(20_000);
+    let e = json!({"httpMethod": method, "path": "/m", "headers": {},
+        "requestContext": {"resourcePath": "/m"}});
+    let out =
+        s.rt.invoke(Event::json("long-method", &e))
+            .expect_response();
+    assert_eq!(out["statusCode"], 200);
+    assert_eq!(s.app.request_to("/m").method, method);
+    served(&s.rt, "after");
+}
