@@ -58,6 +58,8 @@ pub fn wire(req: &AppRequest<'_>) -> Vec<u8> {
     *r.headers_mut() = req.headers.clone();
     let mut call = Call::new(r).expect("ureq-proto refuses the request");
     call.allow_non_standard_methods(true);
+    // `Agent::run` forces the body out whatever the method (HEAD with a body).
+    call.force_send_body();
     // What ureq adds for a byte-slice body (`run.rs`, `add_headers`).
     call.header(header::CONTENT_LENGTH, req.body.len())
         .expect("content-length");
@@ -67,6 +69,7 @@ pub fn wire(req: &AppRequest<'_>) -> Vec<u8> {
         .iter()
         .map(|(n, v)| n.as_str().len() + v.len() + 4)
         .sum::<usize>()
+        + req.method.as_str().len()
         + req.uri.to_string().len()
         + 256;
     let mut out = vec![0; head_size];
@@ -75,7 +78,8 @@ pub fn wire(req: &AppRequest<'_>) -> Vec<u8> {
         .unwrap_or_else(|e| panic!("ureq-proto cannot write the request: {e}; {req:?}"));
     assert!(
         call.can_proceed(),
-        "the head did not fit in {head_size} bytes"
+        "the head did not fit in {head_size} bytes: {:?}",
+        String::from_utf8_lossy(&out[..n])
     );
     out.truncate(n);
     out
