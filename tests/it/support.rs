@@ -271,7 +271,7 @@ pub enum Fault {
     Truncate,
     /// Wait this long, then answer normally: a slow Runtime API.
     Delay(Duration),
-    /// Answer normally, but in 16 pieces with this pause before each one.
+    /// Answer normally, but in (up to) 16 pieces with this pause before each one.
     Trickle(Duration),
 }
 
@@ -455,12 +455,6 @@ fn serve_runtime(
             continue;
         };
         let path = path.to_owned();
-        calls
-            .0
-            .lock()
-            .unwrap()
-            .push(format!("{} {path}", req.method));
-        calls.1.notify_all();
         let route: &'static str = match (req.method.as_str(), path.as_str()) {
             ("POST", "/2020-01-01/extension/register") => "register",
             ("GET", "/2020-01-01/extension/event/next") => "extension-next",
@@ -477,6 +471,14 @@ fn serve_runtime(
             .faults
             .get_mut(route)
             .and_then(VecDeque::pop_front);
+        // Recorded once its fault is taken: a fault set after `wait_for_call`
+        // saw this call applies to the next one.
+        calls
+            .0
+            .lock()
+            .unwrap()
+            .push(format!("{} {path}", req.method));
+        calls.1.notify_all();
         match fault {
             Some(Fault::Status(s)) => {
                 let _ = w.write_all(&http_response(s, &[], b""));
@@ -687,6 +689,8 @@ pub struct Adapter {
     child: Child,
     lines: Receiver<String>,
     pub log: Arc<Mutex<Vec<String>>>,
+    /// How many of the two pipes have reached their end.
+    closed_pipes: Arc<(Mutex<usize>, std::sync::Condvar)>,
 }
 
 /// Runs the built adapter against `rt` with the app on `port`, plus `env`.
@@ -732,11 +736,12 @@ pub fn spawn_with(args: &[&str], vars: &[(String, String)]) -> Adapter {
     let mut child = cmd.spawn().expect("cannot run the adapter binary");
     let (tx, lines) = mpsc::channel();
     let log = Arc::new(Mutex::new(Vec::new()));
+    let closed_pipes = Arc::new((Mutex::new(0), std::sync::Condvar::new()));
     for pipe in [
         Box::new(child.stderr.take().unwrap()) as Box<dyn Read + Send>,
         Box::new(child.stdout.take().unwrap()),
     ] {
-        let (tx, log) = (tx.clone(), log.clone());
+        let (tx, log, closed) = (tx.clone(), log.clone(), closed_pipes.clone());
         thread::spawn(move || {
             for line in BufReader::new(pipe).lines().map_while(Result::ok) {
                 if std::env::var_os("ADAPTER_LOG").is_some() {
@@ -745,9 +750,16 @@ pub fn spawn_with(args: &[&str], vars: &[(String, String)]) -> Adapter {
                 log.lock().unwrap().push(line.clone());
                 let _ = tx.send(line);
             }
+            *closed.0.lock().unwrap() += 1;
+            closed.1.notify_all();
         });
     }
-    Adapter { child, lines, log }
+    Adapter {
+        child,
+        lines,
+        log,
+        closed_pipes,
+    }
 }
 
 impl Adapter {
@@ -770,12 +782,17 @@ impl Adapter {
         }
     }
 
-    /// Waits for the process to exit; its status code.
+    /// Waits for the process to exit, and for its last log lines to be
+    /// read (for a while: a child of its own may hold the pipes); its status code.
     #[track_caller]
     pub fn wait_exit(&mut self) -> Option<i32> {
         let until = Instant::now() + WAIT;
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
+                let (count, cv) = &*self.closed_pipes;
+                let _ = cv
+                    .wait_timeout_while(count.lock().unwrap(), Duration::from_secs(2), |n| *n < 2)
+                    .unwrap();
                 return status.code();
             }
             assert!(
