@@ -37,20 +37,43 @@ fn served(rt: &MockRuntime, id: &str) -> Value {
 
 // The Runtime API.
 
+const NEXT: &str = "GET /2018-06-01/runtime/invocation/next";
+
+/// Invokes `id` and checks that it took at least `at_least`.
+#[track_caller]
+fn served_slowly(rt: &MockRuntime, id: &str, at_least: Duration) {
+    let started = Instant::now();
+    served(rt, id);
+    assert!(
+        started.elapsed() >= at_least,
+        "{id}: {:?}",
+        started.elapsed()
+    );
+}
+
 #[test]
 fn slow_runtime_api_answers_are_waited_for() {
     let s = setup(&[]);
     served(&s.rt, "first");
+    // A `next` fault applies to the call after the one the adapter is parked
+    // in: wait until it is parked, so that the fault lands on a known call.
+    s.rt.wait_for_calls(NEXT, 2);
     // `next` takes a second to answer, then dribbles its answer in 16 pieces.
     s.rt.fault("next", Fault::Delay(Duration::from_secs(1)));
-    served(&s.rt, "slow-next");
+    served(&s.rt, "parked");
+    served_slowly(&s.rt, "slow-next", Duration::from_secs(1));
+    s.rt.wait_for_calls(NEXT, 4);
     s.rt.fault("next", Fault::Trickle(Duration::from_millis(40)));
-    served(&s.rt, "trickled-next");
+    served(&s.rt, "parked-again");
+    served_slowly(&s.rt, "trickled-next", Duration::from_millis(10 * 40));
     // The posts' answers are as slow.
     s.rt.fault("response", Fault::Delay(Duration::from_secs(1)));
-    served(&s.rt, "slow-response");
+    served_slowly(&s.rt, "slow-response", Duration::from_secs(1));
+    // The mock takes the post before it answers: the slow answer delays the
+    // adapter's next invocation instead.
     s.rt.fault("response", Fault::Trickle(Duration::from_millis(40)));
     served(&s.rt, "trickled-response");
+    served_slowly(&s.rt, "after-trickle", Duration::from_millis(10 * 40));
     s.rt.fault("error", Fault::Trickle(Duration::from_millis(40)));
     s.rt.invoke(Event::new("trickled-error", "not json"))
         .expect_error("Adapter.InvalidEvent");
@@ -509,12 +532,45 @@ impl Drop for AppProcess {
     }
 }
 
+/// Sends `signal` with the `kill` command. Signals are delivered
+/// asynchronously: after STOP, waits until every thread is stopped (a thread
+/// woken by a request could otherwise still answer it), after CONT until none is.
 fn signal_pid(pid: u32, signal: &str) {
     let status = Command::new("kill")
         .args([format!("-{signal}"), pid.to_string()])
         .status()
         .unwrap();
     assert!(status.success(), "kill -{signal} {pid}");
+    let want_stopped = match signal {
+        "STOP" => true,
+        "CONT" => false,
+        _ => return,
+    };
+    let until = Instant::now() + WAIT;
+    while thread_states(pid)
+        .iter()
+        .any(|&s| (s == 'T') != want_stopped)
+    {
+        assert!(
+            Instant::now() < until,
+            "{pid} after {signal}: {:?}",
+            thread_states(pid)
+        );
+        thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// The state letter of every thread of `pid` (`T`: stopped), from /proc.
+fn thread_states(pid: u32) -> Vec<char> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    tasks
+        .flatten()
+        .filter_map(|t| std::fs::read_to_string(t.path().join("stat")).ok())
+        // `tid (comm) S ...`: the state follows the last `)`.
+        .filter_map(|stat| stat.rsplit_once(')')?.1.trim_start().chars().next())
+        .collect()
 }
 
 /// Not a test: the app process of `AppProcess`; returns at once unless
