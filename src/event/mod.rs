@@ -178,8 +178,8 @@ fn detect(f: &Fields) -> Result<Source, Error> {
     // Authorizers answer with a policy, which only a pass-through result can carry.
     let kind = f
         .kind
-        .and_then(|k| serde_json::from_str::<&str>(k.get()).ok());
-    if matches!(kind, Some("REQUEST" | "TOKEN"))
+        .and_then(|k| serde_json::from_str::<Str>(k.get()).ok());
+    if matches!(kind.as_deref(), Some("REQUEST" | "TOKEN"))
         && (f.method_arn.is_some() || f.route_arn.is_some())
     {
         return Ok(Source::PassThrough);
