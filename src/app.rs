@@ -10,10 +10,13 @@
 use std::borrow::Cow;
 use std::cell::Cell;
 use std::io;
+use std::net::{IpAddr, SocketAddr};
 use std::time::{Duration, Instant};
 
-use ureq::config::AutoHeaderValue;
+use ureq::config::{AutoHeaderValue, Config};
 use ureq::http::{self, HeaderMap, Method, Request, Response, Uri, header};
+use ureq::unversioned::resolver::{DefaultResolver, ResolvedSocketAddrs, Resolver};
+use ureq::unversioned::transport::{DefaultConnector, NextTimeout};
 use ureq::{Agent, Body};
 
 use crate::error::Error;
@@ -60,7 +63,7 @@ impl Default for App {
 
 impl App {
     pub fn new() -> App {
-        let agent = Agent::config_builder()
+        let config = Agent::config_builder()
             .http_status_as_error(false)
             .max_redirects(0)
             .user_agent(AutoHeaderValue::None)
@@ -74,8 +77,8 @@ impl App {
             .input_buffer_size(INPUT_BUFFER)
             .max_response_header_size(INPUT_BUFFER)
             .output_buffer_size(OUTPUT_BUFFER)
-            .build()
-            .into();
+            .build();
+        let agent = Agent::with_parts(config, DefaultConnector::default(), LiteralResolver);
         App {
             agent,
             pooled_until: Cell::new(None),
@@ -113,7 +116,7 @@ impl App {
             .limit(limit as u64)
             .read_to_vec()
             .map_err(Error::App)?;
-        self.returned(&parts);
+        self.kept(&parts);
         Ok(AppResponse {
             status: parts.status.as_u16(),
             headers: parts.headers,
@@ -138,13 +141,13 @@ impl App {
             .read_to_vec()
             .is_ok()
         {
-            self.returned(&parts);
+            self.kept(&parts);
         }
         Ok(parts.status.as_u16())
     }
 
     /// Notes that ureq kept the connection of a fully read answer.
-    fn returned(&self, parts: &http::response::Parts) {
+    pub fn kept(&self, parts: &http::response::Parts) {
         let closes = parts
             .headers
             .get_all(header::CONNECTION)
@@ -193,6 +196,46 @@ impl App {
     }
 }
 
+/// The error for a failure reading a body through `Body::into_reader`,
+/// which wraps ureq's errors in `io::Error`.
+pub fn read_error(e: io::Error) -> Error {
+    if e.get_ref().is_some_and(|inner| inner.is::<ureq::Error>()) {
+        let inner = e
+            .into_inner()
+            .expect("BUG: checked above")
+            .downcast::<ureq::Error>();
+        return Error::App(*inner.expect("BUG: checked above"));
+    }
+    Error::App(ureq::Error::Io(e))
+}
+
+/// Takes an IP address in the URL as it is. ureq's default resolver starts
+/// a thread for every request that has a timeout, and every app request has
+/// one (the invocation's deadline): a thread per invocation for `127.0.0.1`.
+/// Host names still go to the default resolver.
+#[derive(Debug)]
+struct LiteralResolver;
+
+impl Resolver for LiteralResolver {
+    fn resolve(
+        &self,
+        uri: &Uri,
+        config: &Config,
+        timeout: NextTimeout,
+    ) -> Result<ResolvedSocketAddrs, ureq::Error> {
+        let host = uri.host().unwrap_or_default();
+        let ip = host.trim_start_matches('[').trim_end_matches(']');
+        match (ip.parse::<IpAddr>(), uri.port_u16()) {
+            (Ok(ip), Some(port)) => {
+                let mut addrs = self.empty();
+                addrs.push(SocketAddr::new(ip, port));
+                Ok(addrs)
+            }
+            _ => DefaultResolver::default().resolve(uri, config, timeout),
+        }
+    }
+}
+
 /// A failure that a connection closed by the app while idle produces.
 fn is_stale(e: &io::Error) -> bool {
     matches!(
@@ -202,4 +245,43 @@ fn is_stale(e: &io::Error) -> bool {
             | io::ErrorKind::BrokenPipe
             | io::ErrorKind::ConnectionAborted
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::{BufRead, BufReader, Write};
+    use std::net::TcpListener;
+    use std::thread;
+
+    use super::*;
+
+    /// Answers `n` probes with 204 on a loopback port.
+    fn app(n: usize) -> u16 {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        thread::spawn(move || {
+            for stream in listener.incoming().take(n) {
+                let mut stream = stream.unwrap();
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                while reader.read_line(&mut line).unwrap() > 2 {
+                    line.clear();
+                }
+                stream
+                    .write_all(b"HTTP/1.1 204 No Content\r\nconnection: close\r\n\r\n")
+                    .unwrap();
+            }
+        });
+        port
+    }
+
+    #[test]
+    fn ip_literals_and_host_names_both_resolve_with_a_timeout() {
+        let port = app(2);
+        let timeout = Duration::from_secs(5);
+        for host in ["127.0.0.1", "localhost"] {
+            let url: Uri = format!("http://{host}:{port}/").parse().unwrap();
+            assert_eq!(App::new().probe(&url, timeout).unwrap(), 204, "{host}");
+        }
+    }
 }

@@ -12,6 +12,7 @@ use ureq::http::HeaderName;
 use ureq::http::uri::{Authority, PathAndQuery};
 
 use crate::error::Error;
+use crate::event::push_str;
 
 /// The default app port, as upstream.
 const DEFAULT_PORT: u16 = 8080;
@@ -40,6 +41,8 @@ pub struct Config {
     pub error_status: StatusSet,
     /// Worker threads, each with its own `next` loop (`AWS_LAMBDA_MAX_CONCURRENCY`).
     pub concurrency: usize,
+    /// Wrapper mode: the app's PID, when this process is the helper serving for it.
+    pub app_pid: Option<u32>,
     /// The `env_config` object of `x-amzn-lambda-context`, as JSON text.
     pub env_config: String,
     /// Problems that did not stop the start, for `main` to log once.
@@ -306,6 +309,7 @@ impl Config {
             authorization_source,
             error_status,
             concurrency,
+            app_pid: get(crate::wrapper::APP_PID_VAR).and_then(|p| p.parse().ok()),
             env_config: env_config(&get),
             warnings,
         })
@@ -317,16 +321,21 @@ impl Config {
 pub fn runtime_api(get: &impl Fn(&str) -> Option<String>) -> Result<String, Error> {
     match get("AWS_LAMBDA_RUNTIME_API") {
         Some(v) => api_base("AWS_LAMBDA_RUNTIME_API", &v),
-        None => Err(Error::config(
-            "AWS_LAMBDA_RUNTIME_API",
-            "",
-            "not set; the adapter serves Lambda invocations and runs inside AWS Lambda or a local emulator",
-        )),
+        None => Err(Error::Config {
+            var: "AWS_LAMBDA_RUNTIME_API",
+            value: None,
+            reason: "the adapter serves Lambda invocations, inside AWS Lambda or a local emulator that sets it".into(),
+        }),
     }
 }
 
 pub fn runtime_api_from_env() -> Result<String, Error> {
     runtime_api(&env)
+}
+
+/// Whether this process runs inside Lambda (or an emulator): the Runtime API is known.
+pub fn in_lambda() -> bool {
+    env("AWS_LAMBDA_RUNTIME_API").is_some()
 }
 
 /// Reads the process environment; the only function that does.
@@ -483,25 +492,27 @@ fn healthy_status(
 
 /// The function's identity for `x-amzn-lambda-context`, built once.
 fn env_config(get: &impl Fn(&str) -> Option<String>) -> String {
-    let text = |name| serde_json::Value::String(get(name).unwrap_or_default());
+    let text = |name| get(name).unwrap_or_default();
     let memory = get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
         .and_then(|m| m.trim().parse::<i64>().ok())
-        .map_or(serde_json::Value::Null, Into::into);
-    let mut out = String::from("{\"function_name\":");
-    out.push_str(&text("AWS_LAMBDA_FUNCTION_NAME").to_string());
-    out.push_str(",\"memory\":");
-    out.push_str(&memory.to_string());
-    out.push_str(",\"version\":");
-    out.push_str(&text("AWS_LAMBDA_FUNCTION_VERSION").to_string());
-    out.push_str(",\"log_stream\":");
-    out.push_str(&text("AWS_LAMBDA_LOG_STREAM_NAME").to_string());
-    out.push_str(",\"log_group\":");
-    out.push_str(&text("AWS_LAMBDA_LOG_GROUP_NAME").to_string());
-    out.push('}');
+        .map_or_else(|| "null".to_owned(), |m| m.to_string());
+    let mut out = Vec::with_capacity(256);
+    out.extend_from_slice(b"{\"function_name\":");
+    push_str(&mut out, &text("AWS_LAMBDA_FUNCTION_NAME"));
+    out.extend_from_slice(b",\"memory\":");
+    out.extend_from_slice(memory.as_bytes());
+    out.extend_from_slice(b",\"version\":");
+    push_str(&mut out, &text("AWS_LAMBDA_FUNCTION_VERSION"));
+    out.extend_from_slice(b",\"log_stream\":");
+    push_str(&mut out, &text("AWS_LAMBDA_LOG_STREAM_NAME"));
+    out.extend_from_slice(b",\"log_group\":");
+    push_str(&mut out, &text("AWS_LAMBDA_LOG_GROUP_NAME"));
+    out.push(b'}');
+    let out = String::from_utf8(out).expect("BUG: JSON written by serde_json is UTF-8");
     // It goes into a header value, where DEL cannot be: escape it, as
     // `event::compact_json` does for the request context (upstream #732).
     if out.contains('\u{7f}') {
-        out = out.replace('\u{7f}', "\\u007f");
+        return out.replace('\u{7f}', "\\u007f");
     }
     out
 }

@@ -7,10 +7,10 @@ use std::{fmt, io};
 /// Everything that can fail an invocation or the start-up.
 #[derive(Debug)]
 pub enum Error {
-    /// A configuration value the adapter cannot use.
+    /// A configuration value the adapter cannot use (`None`: a required variable is not set).
     Config {
         var: &'static str,
-        value: String,
+        value: Option<String>,
         reason: String,
     },
     /// The invocation payload is not what its source promises.
@@ -19,6 +19,14 @@ pub enum Error {
     App(ureq::Error),
     /// The app did not become ready before the invocation's deadline.
     NotReady { waited_ms: u128 },
+    /// Wrapper mode: the app's command could not be started.
+    AppStart {
+        program: String,
+        reason: String,
+        not_found: bool,
+    },
+    /// Wrapper mode: the app exited.
+    AppExited,
     /// The app answered with a status listed in `AWS_LWA_ERROR_STATUS_CODES`.
     Status { status: u16, body: String },
     /// The app's answer does not fit in a buffered Lambda response.
@@ -42,7 +50,7 @@ impl Error {
     pub fn config(var: &'static str, value: &str, reason: impl Into<String>) -> Error {
         Error::Config {
             var,
-            value: value.to_owned(),
+            value: Some(value.to_owned()),
             reason: reason.into(),
         }
     }
@@ -66,6 +74,7 @@ impl Error {
                 AppFault::BadResponse => "Adapter.AppResponseInvalid",
             },
             Error::NotReady { .. } => "Adapter.AppTimeout",
+            Error::AppStart { .. } | Error::AppExited => "Adapter.AppExited",
             Error::Status { .. } => "Adapter.ErrorStatus",
             Error::TooLarge { .. } => "Adapter.ResponseTooLarge",
             Error::Runtime { .. } => "Adapter.RuntimeApi",
@@ -100,9 +109,18 @@ pub fn app_fault(e: &ureq::Error) -> AppFault {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Config { var, value, reason } => {
+            Error::Config {
+                var,
+                value: Some(value),
+                reason,
+            } => {
                 write!(f, "configuration: {var}={value:?} is not valid: {reason}")
             }
+            Error::Config {
+                var,
+                value: None,
+                reason,
+            } => write!(f, "configuration: {var} is not set: {reason}"),
             Error::Event { field, reason } => write!(f, "event field `{field}`: {reason}"),
             Error::App(e) => match app_fault(e) {
                 AppFault::Unreachable => write!(
@@ -126,6 +144,15 @@ impl fmt::Display for Error {
                 f,
                 "the app was not ready after {waited_ms} ms; check AWS_LWA_READINESS_CHECK_* and the app's start-up logs"
             ),
+            Error::AppStart {
+                program, reason, ..
+            } => {
+                write!(
+                    f,
+                    "could not start the app {program:?}: {reason}; check the image's CMD and that the program exists and is executable"
+                )
+            }
+            Error::AppExited => write!(f, "the app exited; check its output above for the reason"),
             Error::Status { status, body } => {
                 // Same shape as upstream 1.0 (#668), so Step Functions can parse it.
                 let status = status.to_string();

@@ -5,14 +5,15 @@
 //! Being registered is what gives the app a Shutdown phase with SIGTERM
 //! (upstream #202), and Lambda's Init phase waits for the parked `next`.
 
-use std::sync::mpsc::{self, Receiver};
+use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread;
 use std::time::Duration;
 
-use serde::Deserialize;
 use ureq::Agent;
-use ureq::http::StatusCode;
+use ureq::http::{HeaderName, Method, StatusCode};
 
+use crate::error::Error;
+use crate::event::{Members, Str, parse_field};
 use crate::runtime;
 
 /// Must equal the executable's file name under `/opt/extensions`.
@@ -20,49 +21,83 @@ const NAME: &str = "lambda-adapter";
 
 const REGISTER_ATTEMPTS: u32 = 3;
 
-#[derive(Deserialize)]
-struct Event {
-    #[serde(rename = "eventType")]
-    event_type: String,
-    #[serde(rename = "shutdownReason", default)]
-    shutdown_reason: Option<String>,
+/// Whether registration is over (done or failed: the adapter serves
+/// invocations either way).
+#[derive(Default)]
+pub struct Registration {
+    over: Mutex<bool>,
+    changed: Condvar,
 }
 
-/// Registers in a new thread; the receiver gets a message once registration
-/// is done (or has failed: the adapter serves invocations either way).
-/// `on_shutdown` runs when Lambda sends SHUTDOWN.
-pub fn start(api: &str, on_shutdown: impl FnOnce(&str) + Send + 'static) -> Receiver<()> {
-    let (tx, rx) = mpsc::sync_channel(1);
+impl Registration {
+    fn finish(&self) {
+        *self.over.lock().unwrap_or_else(PoisonError::into_inner) = true;
+        self.changed.notify_all();
+    }
+
+    /// Waits until registration is over, at most `timeout`.
+    pub fn wait(&self, timeout: Duration) {
+        let over = self.over.lock().unwrap_or_else(PoisonError::into_inner);
+        let _ = self
+            .changed
+            .wait_timeout_while(over, timeout, |over| !*over);
+    }
+}
+
+/// Registers in a new thread. `on_shutdown` runs when Lambda sends SHUTDOWN.
+pub fn start(api: &str, on_shutdown: impl FnOnce(&str) + Send + 'static) -> Arc<Registration> {
+    let registration = Arc::new(Registration::default());
     let base = format!("{api}/2020-01-01/extension");
+    let shared = Arc::clone(&registration);
     thread::Builder::new()
         .name("extension".into())
         .spawn(move || {
             let agent = runtime::agent();
             let id = register(&agent, &base);
-            let _ = tx.send(());
+            shared.finish();
             if let Some(id) = id {
                 let reason = wait_for_shutdown(&agent, &base, &id);
                 on_shutdown(&reason);
             }
         })
         .expect("BUG: cannot spawn the extension thread");
-    rx
+    registration
 }
 
+/// Registers for SHUTDOWN; when Lambda refuses that (an extension that is not
+/// started from `/opt/extensions` counts as internal, and internal extensions
+/// may not ask for SHUTDOWN), registers for no events, as upstream does.
 fn register(agent: &Agent, base: &str) -> Option<String> {
     let url = format!("{base}/register");
+    let mut events = &br#"{"events":["SHUTDOWN"]}"#[..];
     for attempt in 1..=REGISTER_ATTEMPTS {
-        let result = agent
-            .post(&url)
-            .header("lambda-extension-name", NAME)
-            .header("content-type", "application/json")
-            .send(&br#"{"events":["SHUTDOWN"]}"#[..]);
+        let result = runtime::send(
+            agent,
+            Method::POST,
+            &url,
+            &[
+                ("lambda-extension-name", NAME),
+                ("content-type", "application/json"),
+            ],
+            events,
+        );
         let problem = match result.map(runtime::drain) {
             Ok(resp) if resp.status() == StatusCode::OK => {
-                match resp.headers().get("lambda-extension-identifier") {
+                match resp
+                    .headers()
+                    .get(HeaderName::from_static("lambda-extension-identifier"))
+                {
                     Some(id) => return id.to_str().ok().map(str::to_owned),
                     None => "answered without a Lambda-Extension-Identifier header".to_owned(),
                 }
+            }
+            Ok(resp) if resp.status().is_client_error() && events != br#"{"events":[]}"# => {
+                log::debug!(
+                    "extension registration for SHUTDOWN answered HTTP {}; registering for no events",
+                    resp.status().as_u16()
+                );
+                events = br#"{"events":[]}"#;
+                continue;
             }
             Ok(resp) => format!("answered HTTP {}", resp.status().as_u16()),
             Err(e) => e.to_string(),
@@ -79,10 +114,13 @@ fn wait_for_shutdown(agent: &Agent, base: &str, id: &str) -> String {
     let url = format!("{base}/event/next");
     let mut backoff = Duration::from_millis(10);
     loop {
-        let result = agent
-            .get(&url)
-            .header("lambda-extension-identifier", id)
-            .call();
+        let result = runtime::send(
+            agent,
+            Method::GET,
+            &url,
+            &[("lambda-extension-identifier", id)],
+            (),
+        );
         match result {
             Ok(mut resp) if resp.status().is_success() => {
                 backoff = Duration::from_millis(10);
@@ -90,13 +128,11 @@ fn wait_for_shutdown(agent: &Agent, base: &str, id: &str) -> String {
                     .body_mut()
                     .with_config()
                     .limit(64 * 1024)
-                    .read_to_vec()
+                    .read_to_string()
                     .unwrap_or_default();
-                match serde_json::from_slice::<Event>(&body) {
-                    Ok(e) if e.event_type == "SHUTDOWN" => {
-                        return e.shutdown_reason.unwrap_or_default();
-                    }
-                    Ok(_) => {} // INVOKE, sent by emulators to every extension
+                match shutdown_reason(&body) {
+                    Ok(Some(reason)) => return reason,
+                    Ok(None) => {} // INVOKE, sent by emulators to every extension
                     Err(e) => log::debug!("extension event: {e}"),
                 }
                 continue;
@@ -109,5 +145,22 @@ fn wait_for_shutdown(agent: &Agent, base: &str, id: &str) -> String {
         }
         thread::sleep(backoff);
         backoff = (backoff * 2).min(Duration::from_secs(1));
+    }
+}
+
+/// The `shutdownReason` of a SHUTDOWN event (empty when absent); `None` for
+/// any other event.
+fn shutdown_reason(body: &str) -> Result<Option<String>, Error> {
+    let event: Members = serde_json::from_str(body)
+        .map_err(|e| Error::event("(event)", format!("not a JSON object: {e}")))?;
+    let get = |key| event.get(key).map_err(|e| Error::event(key, e));
+    let kind: Option<Str> = parse_field("eventType", get("eventType")?)?;
+    match kind {
+        Some(kind) if &*kind == "SHUTDOWN" => {
+            let reason: Option<Str> = parse_field("shutdownReason", get("shutdownReason")?)?;
+            Ok(Some(reason.map(|r| r.0.into_owned()).unwrap_or_default()))
+        }
+        Some(_) => Ok(None),
+        None => Err(Error::event("eventType", "missing")),
     }
 }

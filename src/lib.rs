@@ -5,9 +5,13 @@
 #![forbid(unsafe_code)]
 
 pub mod app;
+#[cfg(feature = "compression")]
+pub mod compress;
 pub mod config;
 pub mod error;
 pub mod event;
 pub mod extension;
 pub mod readiness;
 pub mod runtime;
+pub mod stream;
+pub mod wrapper;

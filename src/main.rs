@@ -2,22 +2,28 @@
 //! invocation from the Runtime API, turns it into a plain HTTP request to the
 //! app, and turns the app's answer into what Lambda expects.
 //!
-//! This file is the lifecycle only: logging, configuration, the extension
-//! thread, readiness, then the invocation loop. Conversions live in `event`,
-//! the two HTTP peers in `runtime` and `app`.
+//! This file is the lifecycle only: arguments, logging, configuration, the
+//! extension thread, readiness, then the invocation loop. Conversions live in
+//! `event`, the two HTTP peers in `runtime` and `app`, wrapper mode's process
+//! handling in `wrapper`.
 
 #![forbid(unsafe_code)]
 
-use std::io::Write;
+use std::ffi::OsString;
+use std::io::{Read, Write};
 use std::process::exit;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use lambda_adapter::app::App;
-use lambda_adapter::config::{self, Config, Logging};
+use lambda_adapter::app::{self, App};
+use lambda_adapter::config::{self, Config, InvokeMode, Logging};
 use lambda_adapter::error::Error;
+use lambda_adapter::event::Source;
 use lambda_adapter::runtime::{Invocation, Runtime};
-use lambda_adapter::{event, extension, readiness};
+use lambda_adapter::{event, extension, readiness, wrapper};
+use ureq::Body;
+use ureq::http::{HeaderValue, Response, header};
 
 /// Lambda's Init phase is limited to 10 s; async init stops waiting just before (upstream #53).
 const ASYNC_INIT_LIMIT: Duration = Duration::from_millis(9_800);
@@ -28,8 +34,69 @@ const REGISTRATION_WAIT: Duration = Duration::from_secs(2);
 /// The part of an error-status body quoted in the error message.
 const MAX_ERROR_BODY: usize = 64 * 1024;
 
+/// Wrapper mode: how often the helper checks that the app is still running.
+const APP_WATCH_EVERY: Duration = Duration::from_millis(100);
+
+/// Invocations between `next` and their answer (wrapper mode's watchdog waits for them).
+static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
+/// Whether an invocation was served: after that, an app exit is no init error.
+static SERVED: AtomicBool = AtomicBool::new(false);
+
+const USAGE: &str = concat!(
+    "lambda-adapter ",
+    env!("CARGO_PKG_VERSION"),
+    r#": run an unmodified web app on AWS Lambda
+
+Usage:
+  lambda-adapter                 sidecar: as /opt/extensions/lambda-adapter, beside the app
+  lambda-adapter [--] CMD ARGS   wrapper: as ENTRYPOINT, with the app as CMD; outside Lambda
+                                 (no AWS_LAMBDA_RUNTIME_API) it just runs CMD
+  lambda-adapter --help | --version
+
+Environment (default):
+  AWS_LWA_PORT, then PORT (8080)         the app's port
+  AWS_LWA_HOST (127.0.0.1)               the app's host
+  AWS_LWA_READINESS_CHECK_PORT (the app port)
+  AWS_LWA_READINESS_CHECK_PATH (/)
+  AWS_LWA_READINESS_CHECK_PROTOCOL (http)          http or tcp
+  AWS_LWA_READINESS_CHECK_HEALTHY_STATUS (100-499) codes and ranges
+  AWS_LWA_ASYNC_INIT (false)             stop waiting for readiness at 9.8 s
+  AWS_LWA_REMOVE_BASE_PATH (none)        path prefix removed from requests
+  AWS_LWA_PASS_THROUGH_PATH (/events)    where non-HTTP events are POSTed
+  AWS_LWA_INVOKE_MODE (buffered)         buffered or response_stream
+  AWS_LWA_ENABLE_COMPRESSION (false)     gzip responses (cargo feature `compression`)
+  AWS_LWA_AUTHORIZATION_SOURCE (none)    header moved to authorization
+  AWS_LWA_ERROR_STATUS_CODES (none)      app statuses that fail the invocation
+  AWS_LWA_LAMBDA_RUNTIME_API_PROXY (none)  proxy for Runtime API calls
+  AWS_LAMBDA_MAX_CONCURRENCY (1)         invocations served at once
+  AWS_LAMBDA_LOG_LEVEL, then RUST_LOG (info); AWS_LAMBDA_LOG_FORMAT (text, or JSON)
+  Legacy names HOST, READINESS_CHECK_PORT/PATH/PROTOCOL, ASYNC_INIT, REMOVE_BASE_PATH still work.
+"#
+);
+
 fn main() {
     let started = Instant::now();
+    let mut args: Vec<OsString> = std::env::args_os().skip(1).collect();
+    match args.first().and_then(|a| a.to_str()) {
+        Some("--help" | "-h") => return print!("{USAGE}"),
+        Some("--version" | "-V") => {
+            return println!("lambda-adapter {}", env!("CARGO_PKG_VERSION"));
+        }
+        Some("--") => drop(args.remove(0)),
+        _ => {}
+    }
+    init_logging(Logging::from_env());
+    if !args.is_empty() {
+        let e = wrapper::exec(&args, config::in_lambda());
+        report_init_error(&e);
+        log::error!("{e}");
+        exit(match e {
+            Error::AppStart {
+                not_found: true, ..
+            } => 127,
+            _ => 126,
+        });
+    }
     if let Err(e) = try_main(started) {
         log::error!("{e}");
         exit(1);
@@ -37,12 +104,14 @@ fn main() {
 }
 
 fn try_main(started: Instant) -> Result<(), Error> {
-    init_logging(Logging::from_env());
     let cfg = Config::from_env().inspect_err(report_init_error)?;
     for warning in &cfg.warnings {
         log::warn!("{warning}");
     }
-    let registered = extension::start(&cfg.extension_api, |reason| {
+    if let Some(pid) = cfg.app_pid {
+        watch_app(pid, &cfg.runtime_api);
+    }
+    let registration = extension::start(&cfg.extension_api, |reason| {
         log::info!("shutdown ({reason})");
         exit(0);
     });
@@ -52,16 +121,14 @@ fn try_main(started: Instant) -> Result<(), Error> {
     if !ready {
         log::info!("async init: serving invocations, the first one finishes waiting for the app");
     }
-    let _ = registered.recv_timeout(REGISTRATION_WAIT);
-    if cfg.compression {
+    registration.wait(REGISTRATION_WAIT);
+    if cfg.compression && !cfg!(feature = "compression") {
         log::warn!(
             "AWS_LWA_ENABLE_COMPRESSION: this build has no compression (cargo feature `compression`); responses are sent as the app wrote them"
         );
     }
-    if cfg.invoke_mode == config::InvokeMode::ResponseStream {
-        log::warn!(
-            "AWS_LWA_INVOKE_MODE=response_stream is not supported by this build yet; using buffered"
-        );
+    if cfg.compression && cfg.invoke_mode == InvokeMode::ResponseStream {
+        log::warn!("AWS_LWA_ENABLE_COMPRESSION: compression is not applied to streamed responses");
     }
     // Lambda Managed Instances: one worker per concurrent invocation, each
     // with its own connections; nothing is shared on the hot path.
@@ -89,22 +156,59 @@ fn try_main(started: Instant) -> Result<(), Error> {
 fn serve(cfg: &Config, runtime: &Runtime, app: &App, mut ready: bool, started: Instant) -> ! {
     loop {
         let inv = runtime.next();
-        let result = handle(cfg, app, &inv, &mut ready, started);
-        let result = result.and_then(|out| runtime.respond(&inv.id, &out));
+        IN_FLIGHT.fetch_add(1, Ordering::SeqCst);
+        let result = match cfg.invoke_mode {
+            InvokeMode::Buffered => buffered(cfg, app, &inv, &mut ready, started)
+                .and_then(|out| runtime.respond(&inv.id, &out)),
+            InvokeMode::ResponseStream => streamed(cfg, runtime, app, &inv, &mut ready, started),
+        };
         if let Err(e) = result {
             runtime.fail(&inv.id, &e);
         }
+        SERVED.store(true, Ordering::SeqCst);
+        IN_FLIGHT.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
-fn handle(
+/// Wrapper mode's helper: the app is our parent; when it is gone, so are we.
+/// An invocation in flight is answered first (with the app's failure).
+fn watch_app(pid: u32, runtime_api: &str) {
+    let runtime = Runtime::new(runtime_api);
+    thread::Builder::new()
+        .name("app-watch".into())
+        .spawn(move || {
+            loop {
+                thread::sleep(APP_WATCH_EVERY);
+                if std::os::unix::process::parent_id() != pid
+                    && IN_FLIGHT.load(Ordering::SeqCst) == 0
+                {
+                    break;
+                }
+            }
+            let e = Error::AppExited;
+            if !SERVED.load(Ordering::SeqCst)
+                && let Err(post) = runtime.init_error(&e)
+            {
+                log::error!("could not report the init error: {post}");
+            }
+            log::error!("{e}");
+            exit(1);
+        })
+        .expect("BUG: cannot spawn the app watch thread");
+}
+
+/// The request's `Accept-Encoding` when compression is on (`Some(None)`: on, but not sent).
+type Accept = Option<Option<HeaderValue>>;
+
+/// Everything up to the app's response head: finishing an async init's
+/// readiness wait, decoding the event, sending the request.
+fn request(
     cfg: &Config,
     app: &App,
     inv: &Invocation,
     ready: &mut bool,
     started: Instant,
-) -> Result<Vec<u8>, Error> {
-    let begun = Instant::now();
+) -> Result<(Source, Accept, Response<Body>), Error> {
     let deadline = inv.deadline();
     if !*ready {
         *ready = readiness::wait(app, &cfg.readiness, started, deadline);
@@ -115,24 +219,120 @@ fn handle(
         }
     }
     let (source, req) = event::decode(inv, cfg)?;
-    let resp = app.send(req, deadline)?;
-    let resp = app.read(resp, event::MAX_RESPONSE)?;
+    let accept = cfg
+        .compression
+        .then(|| req.headers.get(header::ACCEPT_ENCODING).cloned());
+    Ok((source, accept, app.send(req, deadline)?))
+}
+
+/// Buffered mode: the whole answer, as the source's Lambda JSON.
+fn buffered(
+    cfg: &Config,
+    app: &App,
+    inv: &Invocation,
+    ready: &mut bool,
+    started: Instant,
+) -> Result<Vec<u8>, Error> {
+    let begun = Instant::now();
+    let (source, accept, resp) = request(cfg, app, inv, ready, started)?;
+    if cfg.error_status.contains(resp.status().as_u16()) {
+        return Err(status_error(resp));
+    }
+    #[allow(unused_mut)] // mutated by compression only
+    let mut resp = app.read(resp, event::MAX_RESPONSE)?;
+    #[cfg(feature = "compression")]
+    if let Some(accept) = &accept {
+        lambda_adapter::compress::apply(accept.as_ref(), &mut resp);
+    }
+    #[cfg(not(feature = "compression"))]
+    let _ = accept;
     log::debug!(
         "invoke {}: {source:?} -> {} ({} bytes, {} ms)",
         inv.id,
         resp.status,
         resp.body.len(),
-        begun.elapsed().as_millis()
+        begun.elapsed().as_millis() as u64
     );
-    if cfg.error_status.contains(resp.status) {
-        let quoted = &resp.body[..resp.body.len().min(MAX_ERROR_BODY)];
-        let body = String::from_utf8_lossy(quoted).into_owned();
-        return Err(Error::Status {
-            status: resp.status,
-            body,
-        });
-    }
     event::encode(source, resp)
+}
+
+/// Streaming mode: the prelude, then the app's body forwarded as it
+/// arrives. `Err` only before the stream started; a failure after that is
+/// reported in the stream's trailers.
+fn streamed(
+    cfg: &Config,
+    runtime: &Runtime,
+    app: &App,
+    inv: &Invocation,
+    ready: &mut bool,
+    started: Instant,
+) -> Result<(), Error> {
+    let (_, _, resp) = request(cfg, app, inv, ready, started)?;
+    let status = resp.status().as_u16();
+    if cfg.error_status.contains(status) {
+        return Err(status_error(resp));
+    }
+    let (parts, body) = resp.into_parts();
+    let mut stream = runtime.stream(&inv.id)?;
+    let head = stream
+        .send(&event::prelude(status, &parts.headers))
+        .and_then(|()| stream.send(&[0; 8]));
+    if let Err(e) = head {
+        log::error!(
+            "invocation {}: runtime API response (streaming): {e}",
+            inv.id
+        );
+        return Ok(());
+    }
+    let failure = match stream.copy(&mut body.into_reader()) {
+        Ok(_) => {
+            app.kept(&parts);
+            None
+        }
+        Err(Ok(read)) => Some(app::read_error(read)),
+        Err(Err(write)) => {
+            log::error!(
+                "invocation {}: runtime API response (streaming): {write}",
+                inv.id
+            );
+            return Ok(());
+        }
+    };
+    if let Some(e) = &failure {
+        log::error!(
+            "invocation {}: {}: {e} (after the stream started: sent as trailers)",
+            inv.id,
+            e.error_type()
+        );
+    }
+    match stream.finish(failure.as_ref()) {
+        Ok(status) if (200..300).contains(&status) => {}
+        Ok(status) => log::error!(
+            "invocation {}: runtime API response (streaming): answered HTTP {status}",
+            inv.id
+        ),
+        Err(e) => log::error!(
+            "invocation {}: runtime API response (streaming): {e}",
+            inv.id
+        ),
+    }
+    Ok(())
+}
+
+/// The error for a status listed in `AWS_LWA_ERROR_STATUS_CODES`, quoting the
+/// start of the body.
+fn status_error(resp: Response<Body>) -> Error {
+    let status = resp.status().as_u16();
+    let mut quoted = Vec::new();
+    let _ = resp
+        .into_body()
+        .into_reader()
+        .take(MAX_ERROR_BODY as u64)
+        .read_to_end(&mut quoted);
+    Error::Status {
+        status,
+        body: String::from_utf8_lossy(&quoted).into_owned(),
+    }
 }
 
 /// Posts a configuration error to `/runtime/init/error` when the Runtime API is known.

@@ -7,7 +7,7 @@
 //! thousands (decisions.md #10). Each probe is bounded in time, so an app
 //! that accepts and never answers cannot stall the start.
 
-use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{TcpStream, ToSocketAddrs};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -88,16 +88,10 @@ pub fn wait(app: &App, r: &Readiness, started: Instant, until: Option<Instant>) 
 
 /// A TCP connection to the app, accepted within `timeout`.
 fn connect(host: &str, port: u16, timeout: Duration) -> bool {
-    let addrs: Vec<SocketAddr> = match host.parse::<IpAddr>() {
-        Ok(ip) => vec![SocketAddr::new(ip, port)],
-        Err(_) => (host, port)
-            .to_socket_addrs()
-            .map(Iterator::collect)
-            .unwrap_or_default(),
-    };
-    addrs
-        .iter()
-        .any(|a| TcpStream::connect_timeout(a, timeout).is_ok())
+    // An IP address is used as is, a name is resolved.
+    (host, port)
+        .to_socket_addrs()
+        .is_ok_and(|mut addrs| addrs.any(|a| TcpStream::connect_timeout(&a, timeout).is_ok()))
 }
 
 #[cfg(test)]

@@ -9,9 +9,11 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_encode};
-use ureq::Agent;
 use ureq::config::AutoHeaderValue;
-use ureq::http::{HeaderMap, StatusCode};
+use ureq::http::{
+    self, HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, Uri,
+};
+use ureq::{Agent, AsSendBody, Body};
 
 use crate::error::{Error, RuntimeFault};
 use crate::event::push_str;
@@ -82,6 +84,22 @@ impl Runtime {
         }
     }
 
+    /// Starts a streamed response for `id` (see `stream`).
+    pub fn stream(&self, id: &str) -> Result<crate::stream::Stream, Error> {
+        // `base` is `http://authority/path`, as config built it.
+        let rest = self
+            .base
+            .strip_prefix("http://")
+            .expect("BUG: config builds http:// URLs");
+        let (authority, _) = rest.split_once('/').expect("BUG: the base has a path");
+        let url = self.url(id, "response");
+        let path = &url["http://".len() + authority.len()..];
+        crate::stream::Stream::open(authority, path).map_err(|e| Error::Runtime {
+            call: "response (streaming)",
+            source: RuntimeFault::Transport(e.into()),
+        })
+    }
+
     /// Waits for the next invocation, however long the Runtime API takes.
     pub fn next(&self) -> Invocation {
         let url = format!("{}/invocation/next", self.base);
@@ -105,10 +123,7 @@ impl Runtime {
             call: "next",
             source,
         };
-        let resp = self
-            .agent
-            .get(url)
-            .call()
+        let resp = send(&self.agent, Method::GET, url, &[], ())
             .map_err(|e| fault(RuntimeFault::Transport(e)))?;
         if resp.status() != StatusCode::OK {
             return Err(fault(RuntimeFault::Status(resp.status().as_u16())));
@@ -198,16 +213,17 @@ impl Runtime {
         error_type: Option<&str>,
         body: &[u8],
     ) -> Result<(), Error> {
+        let headers: &[(&str, &str)] = match error_type {
+            Some(t) => &[
+                ("content-type", "application/vnd.aws.lambda.error+json"),
+                ("lambda-runtime-function-error-type", t),
+            ],
+            None => &[("content-type", "application/json")],
+        };
         let mut attempt = 1;
         loop {
-            let req = self.agent.post(url);
-            let req = match error_type {
-                Some(t) => req
-                    .header("content-type", "application/vnd.aws.lambda.error+json")
-                    .header("lambda-runtime-function-error-type", t),
-                None => req.header("content-type", "application/json"),
-            };
-            let source = match req.send(body).map(drain) {
+            let result = send(&self.agent, Method::POST, url, headers, body);
+            let source = match result.map(drain) {
                 Ok(resp) if resp.status().is_success() => return Ok(()),
                 Ok(resp) if resp.status() == StatusCode::GONE => {
                     // Lambda's answer when the invocation already timed out.
@@ -239,7 +255,7 @@ impl Runtime {
 }
 
 /// `{"errorType":"Adapter.X","errorMessage":"..."}`
-fn error_body(e: &Error) -> Vec<u8> {
+pub fn error_body(e: &Error) -> Vec<u8> {
     let mut out = Vec::with_capacity(128);
     out.extend_from_slice(b"{\"errorType\":");
     push_str(&mut out, e.error_type());
@@ -267,12 +283,35 @@ pub fn agent() -> Agent {
         .into()
 }
 
+/// Sends `method url` with `headers` and `body`. Every Runtime and Extensions
+/// API call goes through here and `Agent::run`, as the app's do: ureq's
+/// request builder would put a second copy of the call path in the binary.
+pub fn send(
+    agent: &Agent,
+    method: Method,
+    url: &str,
+    headers: &[(&'static str, &str)],
+    body: impl AsSendBody,
+) -> Result<Response<Body>, ureq::Error> {
+    let mut req = Request::new(body);
+    *req.method_mut() = method;
+    *req.uri_mut() = Uri::try_from(url).map_err(http::Error::from)?;
+    for &(name, value) in headers {
+        let value = HeaderValue::from_str(value).map_err(http::Error::from)?;
+        req.headers_mut()
+            .insert(HeaderName::from_static(name), value);
+    }
+    agent.run(req)
+}
+
 /// Reads a small answer's body to its end, so that the connection is reused.
-pub fn drain(mut resp: ureq::http::Response<ureq::Body>) -> ureq::http::Response<ureq::Body> {
+pub fn drain(mut resp: Response<Body>) -> Response<Body> {
     let _ = resp.body_mut().with_config().limit(64 * 1024).read_to_vec();
     resp
 }
 
-fn text(h: &HeaderMap, name: &str) -> Option<String> {
-    h.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
+fn text(h: &HeaderMap, name: &'static str) -> Option<String> {
+    h.get(HeaderName::from_static(name))
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
 }

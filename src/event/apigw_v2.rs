@@ -6,33 +6,19 @@
 //! header (decisions.md #14). Response: `headers` with repeated values joined
 //! by `, ` (decisions.md #5), every `Set-Cookie` in `cookies`.
 
-use serde::Deserialize;
-use serde_json::value::RawValue;
 use ureq::http::header::{self, HeaderValue};
 
 use super::body::push_body;
 use super::{
-    Error, Fields, Parts, SetCookie, Str, header_text, merge_headers, method, optional_path,
-    parse_field, push_joined_headers, push_status, push_str, uri,
+    Error, Fields, Members, Parts, SetCookie, Str, header_text, merge_headers, method,
+    optional_path, parse_field, push_joined_headers, push_status, push_str, uri,
 };
 use crate::app::AppResponse;
 
-#[derive(Deserialize)]
-struct Context<'a> {
-    #[serde(borrow)]
-    http: Http<'a>,
-}
-
-#[derive(Deserialize)]
-struct Http<'a> {
-    #[serde(borrow)]
-    method: Option<&'a RawValue>,
-}
-
 pub(super) fn to_request<'a>(f: &Fields<'a>) -> Result<Parts<'a>, Error> {
-    let context = f.request_context.map_or("{}", RawValue::get);
-    let context: Context = serde_json::from_str(context)
-        .map_err(|e| Error::event("requestContext.http", e.to_string()))?;
+    let http = f.context.get("http");
+    let http: Members = parse_field("requestContext.http", http.map_err(context_error)?)?;
+    let http_method = http.get("method").map_err(context_error)?;
     let raw_query: Option<Str> = parse_field("rawQueryString", f.raw_query)?;
     let mut headers = merge_headers(f.headers, None)?;
     let cookies: Option<Vec<Str>> = parse_field("cookies", f.cookies)?;
@@ -43,11 +29,15 @@ pub(super) fn to_request<'a>(f: &Fields<'a>) -> Result<Parts<'a>, Error> {
         headers.insert(header::COOKIE, value);
     }
     Ok(Parts {
-        method: method("requestContext.http.method", context.http.method)?,
+        method: method("requestContext.http.method", http_method)?,
         path: optional_path("rawPath", f.raw_path)?,
         query: raw_query.map(|q| uri::encode_query(&q)).unwrap_or_default(),
         headers,
     })
+}
+
+fn context_error(reason: String) -> Error {
+    Error::event("requestContext.http", reason)
 }
 
 pub(super) fn from_response(resp: &AppResponse) -> Vec<u8> {

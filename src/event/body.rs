@@ -5,10 +5,10 @@
 use std::borrow::Cow;
 
 use base64::Engine;
-use base64::engine::DecodePaddingMode;
 use base64::engine::general_purpose::{GeneralPurpose, GeneralPurposeConfig, STANDARD};
+use base64::engine::{DecodePaddingMode, general_purpose};
 use serde_json::value::RawValue;
-use ureq::http::HeaderMap;
+use ureq::http::{HeaderMap, HeaderName, header};
 
 use super::{Str, parse_field, push_str};
 use crate::error::Error;
@@ -72,15 +72,15 @@ pub fn decode_request<'a>(
 /// with `x-lambda-http-content-encoding: text` are text. Here text must also
 /// be valid UTF-8, so no byte is ever replaced.
 pub fn as_text<'b>(headers: &HeaderMap, body: &'b [u8]) -> Option<&'b str> {
-    if headers.contains_key("content-encoding") {
+    if headers.contains_key(header::CONTENT_ENCODING) {
         return None;
     }
-    let textual = match headers.get("content-type") {
+    let textual = match headers.get(header::CONTENT_TYPE) {
         None => true,
         Some(ct) => ct.to_str().is_ok_and(is_textual),
     };
     let marked = headers
-        .get("x-lambda-http-content-encoding")
+        .get(HeaderName::from_static("x-lambda-http-content-encoding"))
         .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"text"));
     if !(textual || marked) {
         return None;
@@ -128,6 +128,11 @@ pub fn push_body(out: &mut Vec<u8>, headers: &HeaderMap, body: &[u8]) {
             out.extend_from_slice(b"\",\"isBase64Encoded\":true");
         }
     }
+}
+
+/// Standard base64 with padding, for small values.
+pub fn encode_base64(bytes: &[u8]) -> String {
+    general_purpose::STANDARD.encode(bytes)
 }
 
 #[cfg(test)]

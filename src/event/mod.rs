@@ -17,7 +17,7 @@ use std::borrow::Cow;
 use std::fmt;
 
 use serde::Deserialize;
-use serde::de::{self, Deserializer, MapAccess, Visitor};
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use ureq::http::Method;
 use ureq::http::header::{self, HeaderMap, HeaderName, HeaderValue};
@@ -44,50 +44,62 @@ pub enum Source {
 /// "payload size exceeded maximum allowed payload size (6291556 bytes)".
 pub const MAX_RESPONSE: usize = 6_291_556;
 
-/// The top-level keys any source uses, each kept raw until its source is known.
-#[derive(Deserialize, Default)]
+/// The top-level keys any source uses, each kept raw until its source is
+/// known (`None` when absent or `null`).
+#[derive(Default)]
 struct Fields<'a> {
-    #[serde(rename = "httpMethod", borrow)]
     http_method: Option<&'a RawValue>,
-    #[serde(rename = "requestContext", borrow)]
     request_context: Option<&'a RawValue>,
-    #[serde(rename = "type", borrow)]
+    /// The members of `requestContext` when it is an object.
+    context: Members<'a>,
     kind: Option<&'a RawValue>,
-    #[serde(rename = "methodArn", borrow)]
     method_arn: Option<&'a RawValue>,
-    #[serde(rename = "routeArn", borrow)]
     route_arn: Option<&'a RawValue>,
-    #[serde(borrow)]
     path: Option<&'a RawValue>,
-    #[serde(rename = "rawPath", borrow)]
     raw_path: Option<&'a RawValue>,
-    #[serde(rename = "rawQueryString", borrow)]
     raw_query: Option<&'a RawValue>,
-    #[serde(borrow)]
     headers: Option<&'a RawValue>,
-    #[serde(rename = "multiValueHeaders", borrow)]
     multi_headers: Option<&'a RawValue>,
-    #[serde(rename = "queryStringParameters", borrow)]
     query: Option<&'a RawValue>,
-    #[serde(rename = "multiValueQueryStringParameters", borrow)]
     multi_query: Option<&'a RawValue>,
-    #[serde(borrow)]
     cookies: Option<&'a RawValue>,
-    #[serde(borrow)]
     body: Option<&'a RawValue>,
-    #[serde(rename = "isBase64Encoded", borrow)]
     is_base64: Option<&'a RawValue>,
 }
 
-/// The keys of `requestContext` that tell the sources apart.
-#[derive(Deserialize, Default)]
-struct ContextKeys<'a> {
-    #[serde(borrow)]
-    http: Option<&'a RawValue>,
-    #[serde(borrow)]
-    elb: Option<&'a RawValue>,
-    #[serde(rename = "connectionId", borrow)]
-    connection_id: Option<&'a RawValue>,
+impl<'a> Fields<'a> {
+    /// Picks the keys out of an event that is a JSON object.
+    fn parse(payload: &'a str) -> Result<Fields<'a>, Error> {
+        let members: Members = serde_json::from_str(payload).map_err(invalid_json)?;
+        let get = |key| {
+            members
+                .get(key)
+                .map_err(|e| Error::event("(payload)", format!("not valid JSON: {e}")))
+        };
+        let request_context = get("requestContext")?;
+        let context = match request_context {
+            Some(raw) if raw.get().starts_with('{') => parse_field("requestContext", Some(raw))?,
+            _ => Members::default(),
+        };
+        Ok(Fields {
+            http_method: get("httpMethod")?,
+            request_context,
+            context,
+            kind: get("type")?,
+            method_arn: get("methodArn")?,
+            route_arn: get("routeArn")?,
+            path: get("path")?,
+            raw_path: get("rawPath")?,
+            raw_query: get("rawQueryString")?,
+            headers: get("headers")?,
+            multi_headers: get("multiValueHeaders")?,
+            query: get("queryStringParameters")?,
+            multi_query: get("multiValueQueryStringParameters")?,
+            cookies: get("cookies")?,
+            body: get("body")?,
+            is_base64: get("isBase64Encoded")?,
+        })
+    }
 }
 
 /// The parts of an HTTP event each source file produces.
@@ -105,11 +117,11 @@ pub fn decode<'a>(inv: &'a Invocation, cfg: &Config) -> Result<(Source, AppReque
     // JSON is UTF-8 (RFC 8259); checking once up front covers the parts serde skips.
     let payload = std::str::from_utf8(&inv.payload)
         .map_err(|e| Error::event("(payload)", format!("not valid JSON: not UTF-8 ({e})")))?;
-    let fields: Fields = if payload.trim_start().starts_with('{') {
-        serde_json::from_str(payload).map_err(invalid_json)?
+    let fields = if payload.trim_start().starts_with('{') {
+        Fields::parse(payload)?
     } else {
         // Arrays, strings, numbers and null are valid events of no HTTP shape.
-        serde_json::from_str::<de::IgnoredAny>(payload).map_err(invalid_json)?;
+        serde_json::from_str::<IgnoredAny>(payload).map_err(invalid_json)?;
         Fields::default()
     };
     let source = detect(&fields)?;
@@ -173,12 +185,58 @@ pub fn encode(source: Source, resp: AppResponse) -> Result<Vec<u8>, Error> {
     Ok(out)
 }
 
+/// The prelude of a streamed response (`AWS_LWA_INVOKE_MODE=response_stream`),
+/// for every source, as upstream: `{"statusCode":200,"headers":{...},"cookies":[...]}`.
+/// A header with one value is a string, a repeated one an array of all its
+/// values; every `Set-Cookie` goes to `cookies`; `content-type` defaults to
+/// `application/octet-stream`.
+pub fn prelude(status: u16, headers: &HeaderMap) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256);
+    push_status(&mut out, status);
+    out.extend_from_slice(b",\"headers\":{");
+    let mut first = true;
+    if !headers.contains_key(header::CONTENT_TYPE) {
+        out.extend_from_slice(b"\"content-type\":\"application/octet-stream\"");
+        first = false;
+    }
+    for (name, values) in response_headers(headers).filter(|(n, _)| *n != header::SET_COOKIE) {
+        if !first {
+            out.push(b',');
+        }
+        first = false;
+        push_str(&mut out, name.as_str());
+        out.push(b':');
+        let mut values = values.iter();
+        let one = values.next().expect("BUG: a header name without a value");
+        match values.next() {
+            None => push_str(&mut out, &header_text(one)),
+            Some(two) => {
+                out.push(b'[');
+                for (i, v) in [one, two].into_iter().chain(values).enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    push_str(&mut out, &header_text(v));
+                }
+                out.push(b']');
+            }
+        }
+    }
+    out.extend_from_slice(b"},\"cookies\":[");
+    for (i, cookie) in headers.get_all(header::SET_COOKIE).iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        push_str(&mut out, &header_text(cookie));
+    }
+    out.extend_from_slice(b"]}");
+    out
+}
+
 /// Tells the sources apart (decisions.md #2).
 fn detect(f: &Fields) -> Result<Source, Error> {
     // Authorizers answer with a policy, which only a pass-through result can carry.
-    let kind = f
-        .kind
-        .and_then(|k| serde_json::from_str::<Str>(k.get()).ok());
+    let kind = parse_field::<Option<Str>>("type", f.kind).ok().flatten();
     if matches!(kind.as_deref(), Some("REQUEST" | "TOKEN"))
         && (f.method_arn.is_some() || f.route_arn.is_some())
     {
@@ -187,19 +245,19 @@ fn detect(f: &Fields) -> Result<Source, Error> {
     let Some(context) = f.request_context else {
         return Ok(Source::PassThrough);
     };
-    let keys = if context.get().starts_with('{') {
-        serde_json::from_str::<ContextKeys>(context.get())
-            .map_err(|e| Error::event("requestContext", e.to_string()))?
-    } else {
-        ContextKeys::default()
+    let has = |key| {
+        f.context
+            .get(key)
+            .map(|v| v.is_some())
+            .map_err(|e| Error::event("requestContext", e))
     };
-    if keys.connection_id.is_some() {
+    if has("connectionId")? {
         return Ok(Source::PassThrough); // WebSocket: not an HTTP request.
     }
-    if keys.http.is_some() {
+    if has("http")? {
         return Ok(Source::ApiGwV2);
     }
-    if keys.elb.is_some() {
+    if has("elb")? {
         return Ok(Source::Alb {
             multi_value: f.multi_headers.is_some(),
         });
@@ -245,7 +303,7 @@ fn inject(
         if let Some(first) = values.next() {
             let first = first.clone();
             if values.next().is_some() {
-                headers.insert(&name, first.clone());
+                headers.insert(name.clone(), first.clone());
             }
             if first.to_str().is_err() {
                 return Err(Error::event(
@@ -256,22 +314,22 @@ fn inject(
         }
     }
     headers.insert(
-        "x-amzn-request-context",
+        HeaderName::from_static("x-amzn-request-context"),
         header_value("requestContext", request_context.as_bytes())?,
     );
     headers.insert(
-        "x-amzn-lambda-context",
+        HeaderName::from_static("x-amzn-lambda-context"),
         header_value("(lambda context)", &lambda_context(inv, &cfg.env_config))?,
     );
     if let Some(trace) = inv.trace_id.as_deref() {
         headers.insert(
-            "x-amzn-trace-id",
+            HeaderName::from_static("x-amzn-trace-id"),
             header_value("Lambda-Runtime-Trace-Id", trace.as_bytes())?,
         );
     }
     if let Some(tenant) = inv.tenant_id.as_deref() {
         headers.insert(
-            "x-amz-tenant-id",
+            HeaderName::from_static("x-amz-tenant-id"),
             header_value("Lambda-Runtime-Aws-Tenant-Id", tenant.as_bytes())?,
         );
     }
@@ -283,15 +341,12 @@ fn inject(
 
 /// Moves the first value of `source` to `authorization`, as upstream does.
 fn authorization_from(headers: &mut HeaderMap, source: &HeaderName) {
-    let first = match headers.entry(source) {
-        header::Entry::Occupied(e) => e.remove_entry_mult().1.next(),
-        header::Entry::Vacant(_) => {
-            log::warn!("{source:?} header not found in request headers");
-            return;
+    // `remove` drops every value of `source` and returns the first.
+    match headers.remove(source) {
+        Some(first) => {
+            headers.insert(header::AUTHORIZATION, first);
         }
-    };
-    if let Some(first) = first {
-        headers.insert(header::AUTHORIZATION, first);
+        None => log::warn!("{source:?} header not found in request headers"),
     }
 }
 
@@ -325,18 +380,21 @@ fn json_header(value: Option<&str>) -> Cow<'_, str> {
     let Some(value) = value else {
         return Cow::Borrowed("null");
     };
-    if serde_json::from_str::<&RawValue>(value).is_ok() {
+    if is_json(value) {
         return compact_json(value);
     }
     let decoded = body::decode_base64(value.trim())
         .ok()
         .and_then(|b| String::from_utf8(b).ok());
     match decoded {
-        Some(text) if serde_json::from_str::<&RawValue>(&text).is_ok() => {
-            Cow::Owned(compact_json(&text).into_owned())
-        }
+        Some(text) if is_json(&text) => Cow::Owned(compact_json(&text).into_owned()),
         _ => Cow::Borrowed("null"),
     }
+}
+
+/// Whether `text` is one valid JSON value.
+pub fn is_json(text: &str) -> bool {
+    serde_json::from_str::<IgnoredAny>(text).is_ok()
 }
 
 /// Valid JSON text without insignificant whitespace, and with DEL escaped, so
@@ -420,7 +478,7 @@ fn merge_headers(single: Option<&RawValue>, multi: Option<&RawValue>) -> Result<
 }
 
 /// Parses a raw field, naming it in the error; absent or `null` is the default.
-fn parse_field<'a, T: Deserialize<'a> + Default>(
+pub fn parse_field<'a, T: Deserialize<'a> + Default>(
     field: &str,
     raw: Option<&'a RawValue>,
 ) -> Result<T, Error> {
@@ -517,6 +575,23 @@ impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
     }
 }
 
+/// A JSON object's members with their values still raw: every object the
+/// adapter picks keys from is read this way, through one deserialiser.
+pub type Members<'a> = Entries<'a, &'a RawValue>;
+
+impl<'a> Members<'a> {
+    /// The raw value of `key`; `None` when it is absent or `null`, an error
+    /// when it is given twice.
+    pub fn get(&self, key: &str) -> Result<Option<&'a RawValue>, String> {
+        let mut values = self.0.iter().filter(|(k, _)| **k == *key);
+        match (values.next(), values.next()) {
+            (_, Some(_)) => Err(format!("duplicate field `{key}`")),
+            (Some((_, v)), None) if v.get() != "null" => Ok(Some(*v)),
+            _ => Ok(None),
+        }
+    }
+}
+
 /// A JSON object's entries in document order, duplicates kept (serde_json's
 /// own map sorts keys, which would make query order depend on names).
 #[derive(Debug)]
@@ -549,7 +624,19 @@ impl<'de: 'a, 'a, V: Deserialize<'de>> Deserialize<'de> for Entries<'a, V> {
 }
 
 /// Writes `s` as a JSON string.
+///
+/// Text with nothing to escape (serde_json escapes `"`, `\\` and controls
+/// only) is copied in one go: serde_json's escaper goes byte by byte, about
+/// 25 instructions a byte at opt-level "z" (85% of the instructions of an
+/// invocation answered with 100 KiB of text).
 pub fn push_str(out: &mut Vec<u8>, s: &str) {
+    if !s.bytes().any(|b| b < 0x20 || b == b'"' || b == b'\\') {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+        return;
+    }
     serde_json::to_writer(&mut *out, s).expect("BUG: serialising a str into a Vec cannot fail");
 }
 

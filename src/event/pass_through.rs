@@ -12,8 +12,8 @@ use std::borrow::Cow;
 use ureq::http::Method;
 use ureq::http::header::{self, HeaderMap, HeaderValue};
 
-use super::Parts;
 use super::body::as_text;
+use super::{Parts, is_json};
 use crate::app::AppResponse;
 use crate::config::Config;
 
@@ -32,7 +32,6 @@ pub(super) fn to_request<'a>(cfg: &'a Config) -> Parts<'a> {
 }
 
 pub(super) fn from_response(resp: AppResponse) -> Vec<u8> {
-    let is_json = as_text(&resp.headers, &resp.body)
-        .is_some_and(|t| serde_json::from_str::<serde::de::IgnoredAny>(t).is_ok());
+    let is_json = as_text(&resp.headers, &resp.body).is_some_and(is_json);
     if is_json { resp.body } else { b"null".to_vec() }
 }

@@ -823,3 +823,36 @@ fn compact_json_keeps_strings_intact() {
     assert!(matches!(compact_json(r#"{"a":1}"#), Cow::Borrowed(_)));
     assert_eq!(compact_json("\"\\\\\" "), "\"\\\\\"");
 }
+
+#[test]
+fn strings_are_written_as_serde_json_writes_them() {
+    let cases = [
+        "",
+        "plain text, 100% ASCII",
+        "ünïcødé and emoji 🦀",
+        "quote \" backslash \\ slash /",
+        "controls \n\r\t\u{0}\u{1f} and DEL \u{7f}",
+        "</script> <>&'",
+    ];
+    for s in cases {
+        let mut out = b"[".to_vec();
+        push_str(&mut out, s);
+        assert_eq!(out[1..], serde_json::to_vec(s).unwrap()[..], "{s:?}");
+    }
+}
+
+#[test]
+fn stream_preludes_keep_every_value() {
+    let got: Value = serde_json::from_slice(&prelude(201, &typical().headers)).unwrap();
+    assert_eq!(
+        got,
+        json!({"statusCode": 201, "headers": {"content-type": "text/plain", "x-multi": ["one", "two"]},
+            "cookies": ["a=1; Path=/", "b=2"]})
+    );
+    let latin1 = response(200, &[("x-name", b"caf\xe9")], b"");
+    let got: Value = serde_json::from_slice(&prelude(200, &latin1.headers)).unwrap();
+    assert_eq!(
+        got,
+        json!({"statusCode": 200, "headers": {"content-type": "application/octet-stream", "x-name": "café"}, "cookies": []})
+    );
+}

@@ -3,6 +3,7 @@
 //! link than one per file); modules by topic.
 
 mod bad_input;
+mod compression;
 mod concurrency;
 mod faults;
 mod reliability;
@@ -10,4 +11,6 @@ mod simulator;
 mod soak;
 mod sources;
 mod startup;
+mod streaming;
 mod support;
+mod wrapper;

@@ -622,8 +622,9 @@ fn an_app_frozen_and_thawed_between_invocations_is_served() {
 
 #[test]
 fn sigterm_during_an_invocation_ends_the_adapter_cleanly() {
-    // The adapter has no SIGTERM handler (outside wrapper mode Lambda sends
-    // SHUTDOWN through the Extensions API, not signals): the default action
+    // The adapter has no SIGTERM handler: as an extension it gets SHUTDOWN
+    // through the Extensions API, and in wrapper mode the app holds the PID
+    // Lambda signals (src/wrapper.rs). Sent anyway, SIGTERM's default action
     // ends the process at once. The invocation in flight gets no answer from
     // it (Lambda reports it as a timeout or a runtime exit); nothing else is
     // posted, nothing panics, and the app is left alone.
@@ -645,6 +646,7 @@ fn sigterm_during_an_invocation_ends_the_adapter_cleanly() {
         .expect("the request reached the app");
     signal_pid(s.adapter.pid(), "TERM");
     let code = s.adapter.wait_exit();
+    s.adapter.wait_output_closed();
     drop(release_tx);
     assert_eq!(code, None, "ended by the signal");
     let log = s.adapter.log_text();

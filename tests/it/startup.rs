@@ -165,7 +165,7 @@ fn configuration_errors_reach_init_error_and_exit_non_zero() {
             "{message}"
         );
         assert_eq!(adapter.wait_exit(), Some(1), "{var}");
-        assert!(adapter.log_text().contains(var));
+        adapter.wait_for_log(var);
     }
 }
 
@@ -173,10 +173,10 @@ fn configuration_errors_reach_init_error_and_exit_non_zero() {
 fn without_a_runtime_api_it_explains_and_exits() {
     let mut adapter = spawn_with(&[], &[]);
     assert_eq!(adapter.wait_exit(), Some(1));
+    let line = adapter.wait_for_log("AWS_LAMBDA_RUNTIME_API");
     assert!(
-        adapter.log_text().contains("AWS_LAMBDA_RUNTIME_API"),
-        "{}",
-        adapter.log_text()
+        line.starts_with("[ERROR lambda_adapter] configuration: AWS_LAMBDA_RUNTIME_API is not set"),
+        "{line}"
     );
 }
 
@@ -277,4 +277,63 @@ fn shutdown_event_stops_the_adapter() {
     s.rt.wait_for_call("GET /2020-01-01/extension/event/next");
     s.rt.shutdown();
     assert_eq!(s.adapter.wait_exit(), Some(0));
+}
+
+#[test]
+fn a_slow_app_is_reported_every_two_seconds() {
+    let port = free_port();
+    let rt = MockRuntime::start();
+    let adapter = spawn_adapter(&rt, port, &[("AWS_LWA_READINESS_CHECK_PATH", "/health")]);
+    let line = adapter.wait_for_log("app is not ready after");
+    assert!(
+        line.starts_with("[INFO  lambda_adapter] app is not ready after 2"),
+        "{line}"
+    );
+    assert!(
+        line.ends_with(&format!("url=http://127.0.0.1:{port}/health")),
+        "{line}"
+    );
+    assert!(!rt.called("invocation/next"));
+}
+
+/// Async init: Lambda's Init phase ends at 10 s, so the adapter stops
+/// waiting at 9.8 s and the first invocation finishes the wait (slow: 10 s).
+#[test]
+fn async_init_serves_after_9_8_s_and_the_first_invocation_waits() {
+    if std::env::var_os("RUN_SLOW_TESTS").is_none() {
+        return;
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    let rt = MockRuntime::start();
+    let adapter = spawn_adapter(&rt, port, &[("AWS_LWA_ASYNC_INIT", "true")]);
+    let started = std::time::Instant::now();
+    rt.wait_for_call("GET /2018-06-01/runtime/invocation/next");
+    let waited = started.elapsed();
+    assert!(
+        waited >= std::time::Duration::from_millis(9_700),
+        "{waited:?}"
+    );
+    adapter.wait_for_log("async init");
+    // The app is still not there: an invocation with a short deadline fails clearly...
+    let v2 =
+        json!({"version": "2.0", "rawPath": "/", "requestContext": {"http": {"method": "GET"}}});
+    let v = rt
+        .invoke(Event::json("early", &v2).deadline_in(400))
+        .expect_error("Adapter.AppTimeout");
+    assert!(
+        v["errorMessage"].as_str().unwrap().contains("not ready"),
+        "{v}"
+    );
+    // ...and once it listens, the next invocation waits for it and is served.
+    rt.push(Event::json("late", &v2).deadline_in(10_000));
+    let app = EchoApp::on(
+        TcpListener::bind(("127.0.0.1", port)).unwrap(),
+        Arc::new(|r: &Received| (echo(r), false)),
+    );
+    let out = rt.outcome();
+    assert_eq!(out.id, "late");
+    out.expect_response();
+    assert_eq!(app.request().target, "/");
 }

@@ -37,6 +37,30 @@ pub struct Received {
     pub trailers: Vec<(String, Vec<u8>)>,
     /// How many requests came on the same connection before this one.
     pub nth_on_connection: usize,
+    /// The body's length and FNV-1a hash, also when it was too big to keep.
+    pub body_len: usize,
+    pub body_hash: u64,
+}
+
+/// Bodies above this size are counted and hashed, not kept.
+const BODY_CAP: usize = 64 * 1024 * 1024;
+
+/// FNV-1a, to compare big bodies without keeping them.
+pub fn fnv1a(hash: u64, bytes: &[u8]) -> u64 {
+    bytes
+        .iter()
+        .fold(hash, |h, &b| (h ^ b as u64).wrapping_mul(0x100000001b3))
+}
+pub const FNV_START: u64 = 0xcbf29ce484222325;
+
+impl Received {
+    fn take_body_bytes(&mut self, bytes: &[u8]) {
+        self.body_len += bytes.len();
+        self.body_hash = fnv1a(self.body_hash, bytes);
+        if self.body.len() + bytes.len() <= BODY_CAP {
+            self.body.extend_from_slice(bytes);
+        }
+    }
 }
 
 impl std::fmt::Debug for Received {
@@ -92,6 +116,15 @@ impl Received {
 
 /// Reads one request (or response, when `is_response`); `None` at a clean end of stream.
 pub fn read_message(r: &mut impl BufRead, is_response: bool) -> Option<Received> {
+    read_message_with(r, is_response, &mut |_, _| {})
+}
+
+/// The same, calling `on_chunk` with each chunk of a chunked body as it arrives.
+pub fn read_message_with(
+    r: &mut impl BufRead,
+    is_response: bool,
+    on_chunk: &mut dyn FnMut(&Received, &[u8]),
+) -> Option<Received> {
     let mut line = String::new();
     if r.read_line(&mut line).ok()? == 0 {
         return None;
@@ -103,11 +136,13 @@ pub fn read_message(r: &mut impl BufRead, is_response: bool) -> Option<Received>
         method,
         target,
         headers,
+        body_hash: FNV_START,
         ..Received::default()
     };
     let te = msg.header("transfer-encoding").map(str::to_ascii_lowercase);
     if te.as_deref() == Some("chunked") {
         msg.chunked = true;
+        let mut chunk = Vec::new();
         loop {
             let mut size = String::new();
             r.read_line(&mut size).ok()?;
@@ -116,16 +151,19 @@ pub fn read_message(r: &mut impl BufRead, is_response: bool) -> Option<Received>
                 msg.trailers = read_headers(r)?;
                 break;
             }
-            let mut chunk = vec![0; size + 2];
+            chunk.resize(size + 2, 0);
             r.read_exact(&mut chunk).ok()?;
-            msg.body.extend_from_slice(&chunk[..size]);
+            on_chunk(&msg, &chunk[..size]);
+            msg.take_body_bytes(&chunk[..size]);
         }
     } else if let Some(len) = msg.header("content-length") {
         let mut body = vec![0; len.trim().parse().ok()?];
         r.read_exact(&mut body).ok()?;
-        msg.body = body;
+        msg.take_body_bytes(&body);
     } else if is_response {
-        r.read_to_end(&mut msg.body).ok()?;
+        let mut body = Vec::new();
+        r.read_to_end(&mut body).ok()?;
+        msg.take_body_bytes(&body);
     }
     Some(msg)
 }
@@ -281,6 +319,8 @@ struct RuntimeState {
     /// Faults by route: "next", "response", "error", "register".
     faults: HashMap<&'static str, VecDeque<Fault>>,
     shutdown: bool,
+    /// Where chunks of streamed responses go, once a test asked for them.
+    chunks: Option<Sender<(String, Vec<u8>)>>,
 }
 
 pub struct MockRuntime {
@@ -360,6 +400,14 @@ impl MockRuntime {
             .entry(route)
             .or_default()
             .push_back(fault);
+    }
+
+    /// From now on, each chunk of a streamed response is delivered as it
+    /// arrives: `(invocation id, bytes)`.
+    pub fn watch_chunks(&self) -> Receiver<(String, Vec<u8>)> {
+        let (tx, rx) = mpsc::channel();
+        self.state.0.lock().unwrap().chunks = Some(tx);
+        rx
     }
 
     /// Makes the parked extension `event/next` answer SHUTDOWN.
@@ -449,7 +497,14 @@ fn serve_runtime(
 ) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut w = stream;
-    while let Some(req) = read_message(&mut reader, false) {
+    let chunks = state.0.lock().unwrap().chunks.clone();
+    let mut on_chunk = |head: &Received, chunk: &[u8]| {
+        if let Some(tx) = &chunks {
+            let id = head.target.rsplit('/').nth(1).unwrap_or("").to_owned();
+            let _ = tx.send((id, chunk.to_vec()));
+        }
+    };
+    while let Some(req) = read_message_with(&mut reader, false, &mut on_chunk) {
         let Some(path) = req.target.strip_prefix(base) else {
             let _ = w.write_all(&http_response(404, &[], b"wrong base path"));
             continue;
@@ -568,6 +623,10 @@ fn serve_runtime(
 /// How the app answers one request: raw bytes to write, and whether to close after.
 pub type Handler = dyn Fn(&Received) -> (Vec<u8>, bool) + Send + Sync;
 
+/// How the app answers one request when it writes the answer itself (to
+/// stream it); returns whether to close the connection after.
+pub type Writer = dyn Fn(&Received, &mut TcpStream) -> bool + Send + Sync;
+
 pub struct EchoApp {
     pub port: u16,
     requests: Receiver<Received>,
@@ -587,6 +646,18 @@ impl EchoApp {
 
     /// Serves on an existing listener (to start an app on a port chosen earlier).
     pub fn on(listener: TcpListener, handler: Arc<Handler>) -> EchoApp {
+        EchoApp::writing(listener, move |req, w| {
+            let (answer, close) = handler(req);
+            w.write_all(&answer).is_err() || close
+        })
+    }
+
+    /// An app that writes each answer itself, for instance piece by piece.
+    pub fn writing(
+        listener: TcpListener,
+        writer: impl Fn(&Received, &mut TcpStream) -> bool + Send + Sync + 'static,
+    ) -> EchoApp {
+        let writer: Arc<Writer> = Arc::new(writer);
         let port = listener.local_addr().unwrap().port();
         let (tx, requests) = mpsc::channel();
         let connections = Arc::new(AtomicUsize::new(0));
@@ -594,7 +665,7 @@ impl EchoApp {
         thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 conns.fetch_add(1, Ordering::SeqCst);
-                let (tx, handler) = (tx.clone(), handler.clone());
+                let (tx, writer) = (tx.clone(), writer.clone());
                 thread::spawn(move || {
                     let mut reader = BufReader::new(stream.try_clone().unwrap());
                     let mut w = stream;
@@ -602,9 +673,8 @@ impl EchoApp {
                     while let Some(mut req) = read_message(&mut reader, false) {
                         req.nth_on_connection = nth;
                         nth += 1;
-                        let (answer, close) = handler(&req);
-                        let _ = tx.send(req);
-                        if w.write_all(&answer).is_err() || close {
+                        let _ = tx.send(req.clone());
+                        if writer(&req, &mut w) {
                             let _ = w.shutdown(Shutdown::Both);
                             return;
                         }
@@ -689,8 +759,8 @@ pub struct Adapter {
     child: Child,
     lines: Receiver<String>,
     pub log: Arc<Mutex<Vec<String>>>,
-    /// How many of the two pipes have reached their end.
-    closed_pipes: Arc<(Mutex<usize>, std::sync::Condvar)>,
+    /// Ends when every process holding the output pipes has exited.
+    closed: Receiver<()>,
 }
 
 /// Runs the built adapter against `rt` with the app on `port`, plus `env`.
@@ -735,13 +805,13 @@ pub fn spawn_with(args: &[&str], vars: &[(String, String)]) -> Adapter {
     }
     let mut child = cmd.spawn().expect("cannot run the adapter binary");
     let (tx, lines) = mpsc::channel();
+    let (closed_tx, closed) = mpsc::channel::<()>();
     let log = Arc::new(Mutex::new(Vec::new()));
-    let closed_pipes = Arc::new((Mutex::new(0), std::sync::Condvar::new()));
     for pipe in [
         Box::new(child.stderr.take().unwrap()) as Box<dyn Read + Send>,
         Box::new(child.stdout.take().unwrap()),
     ] {
-        let (tx, log, closed) = (tx.clone(), log.clone(), closed_pipes.clone());
+        let (tx, log, closed_tx) = (tx.clone(), log.clone(), closed_tx.clone());
         thread::spawn(move || {
             for line in BufReader::new(pipe).lines().map_while(Result::ok) {
                 if std::env::var_os("ADAPTER_LOG").is_some() {
@@ -750,15 +820,14 @@ pub fn spawn_with(args: &[&str], vars: &[(String, String)]) -> Adapter {
                 log.lock().unwrap().push(line.clone());
                 let _ = tx.send(line);
             }
-            *closed.0.lock().unwrap() += 1;
-            closed.1.notify_all();
+            drop(closed_tx);
         });
     }
     Adapter {
         child,
         lines,
         log,
-        closed_pipes,
+        closed,
     }
 }
 
@@ -789,10 +858,9 @@ impl Adapter {
         let until = Instant::now() + WAIT;
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
-                let (count, cv) = &*self.closed_pipes;
-                let _ = cv
-                    .wait_timeout_while(count.lock().unwrap(), Duration::from_secs(2), |n| *n < 2)
-                    .unwrap();
+                // Its last log lines: the readers reach the end of the pipes
+                // soon after (a wrapper-mode helper may hold them longer).
+                let _ = self.closed.recv_timeout(Duration::from_secs(2));
                 return status.code();
             }
             assert!(
@@ -801,6 +869,19 @@ impl Adapter {
                 self.log.lock().unwrap()
             );
             thread::sleep(Duration::from_millis(5));
+        }
+    }
+
+    /// Waits until no process writes to the adapter's output any more (in
+    /// wrapper mode, the helper process shares it).
+    #[track_caller]
+    pub fn wait_output_closed(&self) {
+        match self.closed.recv_timeout(WAIT) {
+            Err(RecvTimeoutError::Disconnected) => {}
+            _ => panic!(
+                "the output is still open; log: {:#?}",
+                self.log.lock().unwrap()
+            ),
         }
     }
 

@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark of lambda-adapter and upstream lambda_web_adapter
+# 0.9.1 (issue 4): both binaries between the same mock Runtime API and mock
+# app (the Rust crate in bench/), interleaved A B A B.
+#
+#   scripts/bench.sh            full run (a few minutes once built): the table
+#                               on stdout and in target/bench/table.md, raw
+#                               numbers in target/bench/results.json
+#   scripts/bench.sh --smoke    seconds: few runs, every measurement path (CI);
+#                               compares with upstream only if it is installed
+#   scripts/bench.sh --profile  where time and bytes go, in target/bench/profile/:
+#                               callgrind annotate (start-up, and start-up plus
+#                               500 invocations), strace (start-up, and syscall
+#                               counts over 1,000 invocations), cargo bloat
+#
+# Fails (non-zero) in every mode when our stripped static binary is over
+# BUDGET bytes. Needs valgrind and strip (binutils); --profile also strace.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BUDGET=800000
+UPSTREAM_VERSION=0.9.1
+mode=full
+case "${1:-}" in
+    "") ;;
+    --smoke) mode=smoke ;;
+    --profile) mode=profile ;;
+    *) echo "usage: $0 [--smoke|--profile]" >&2; exit 64 ;;
+esac
+
+target=x86_64-unknown-linux-musl
+ours=target/$target/release/lambda-adapter
+upstream_root=target/upstream-$UPSTREAM_VERSION
+upstream=$upstream_root/bin/lambda-adapter
+out=target/bench
+bench=target/bench-crate/release/lambda-adapter-bench
+mkdir -p "$out"
+
+need() {
+    command -v "$1" >/dev/null || { echo "bench: $1 is needed ($2)" >&2; exit 1; }
+}
+need valgrind "apt-get install valgrind"
+need strip "apt-get install binutils"
+
+# Upstream compiles ~120 crates: start it first, in the background.
+install_pid=
+if [[ ! -x $upstream && $mode == full ]]; then
+    echo "==> installing upstream lambda_web_adapter $UPSTREAM_VERSION into $upstream_root (background)" >&2
+    cargo install lambda_web_adapter --version "$UPSTREAM_VERSION" --locked \
+        --root "$upstream_root" >"$out/upstream-install.log" 2>&1 &
+    install_pid=$!
+fi
+
+echo "==> building our static binary and the benchmark" >&2
+cargo build --release --locked --target "$target"
+cargo build --release --locked --manifest-path bench/Cargo.toml --target-dir target/bench-crate
+
+if [[ -n $install_pid ]] && ! wait "$install_pid"; then
+    tail -20 "$out/upstream-install.log" >&2
+    echo "bench: installing upstream failed (log: $out/upstream-install.log)" >&2
+    exit 1
+fi
+
+if [[ $mode == profile ]]; then
+    need strace "apt-get install strace"
+    need callgrind_annotate "valgrind"
+    prof=$out/profile
+    mkdir -p "$prof"
+    # Same code, symbols kept: the product's profile strips them.
+    echo "==> building an unstripped copy for symbol names" >&2
+    CARGO_PROFILE_RELEASE_STRIP=false cargo build --release --locked --target "$target" \
+        --target-dir target/bench-symbols
+    symbols=target/bench-symbols/$target/release/lambda-adapter
+    for who in ours upstream; do
+        bin=$symbols
+        [[ $who == upstream ]] && bin=$upstream
+        [[ -x $bin ]] || continue
+        "$bench" startup --adapter "$bin" --out "$prof" -- \
+            valgrind --tool=callgrind --callgrind-out-file="$prof/callgrind.$who.out"
+        callgrind_annotate --inclusive=yes "$prof/callgrind.$who.out" >"$prof/callgrind.$who.inclusive.txt"
+        callgrind_annotate "$prof/callgrind.$who.out" >"$prof/callgrind.$who.self.txt"
+        # The warm path: start-up plus 500 small GETs (subtract the above).
+        "$bench" startup --adapter "$bin" --out "$prof" --invoke 500 -- \
+            valgrind --tool=callgrind --callgrind-out-file="$prof/callgrind-warm.$who.out"
+        callgrind_annotate --inclusive=yes "$prof/callgrind-warm.$who.out" >"$prof/callgrind-warm.$who.inclusive.txt"
+        callgrind_annotate "$prof/callgrind-warm.$who.out" >"$prof/callgrind-warm.$who.self.txt"
+        # The binary as shipped: syscalls from exec to the first `next`, then per invocation.
+        [[ $who == ours ]] && bin=$ours
+        "$bench" startup --adapter "$bin" --out "$prof" -- strace -f -tt -o "$prof/strace.$who.txt"
+        "$bench" startup --adapter "$bin" --out "$prof" -- strace -f -c -o "$prof/strace-count.$who.txt"
+        "$bench" startup --adapter "$bin" --out "$prof" --invoke 1000 -- \
+            strace -f -c -o "$prof/strace-count-1000-invocations.$who.txt"
+    done
+    if cargo bloat --version >/dev/null 2>&1; then
+        CARGO_PROFILE_RELEASE_STRIP=false cargo bloat --release --locked --target "$target" \
+            --target-dir target/bench-symbols -n 40 >"$prof/bloat.functions.txt"
+        CARGO_PROFILE_RELEASE_STRIP=false cargo bloat --release --locked --target "$target" \
+            --target-dir target/bench-symbols --crates -n 30 >"$prof/bloat.crates.txt"
+    fi
+    echo "profiles in $prof:" >&2
+    ls -1 "$prof" >&2
+    stripped=$(strip -o "$out/ours.stripped" "$ours" && stat -c %s "$out/ours.stripped")
+    if ((stripped > BUDGET)); then
+        echo "FAIL: our stripped static binary is $stripped bytes, over the budget of $BUDGET bytes" >&2
+        exit 2
+    fi
+    exit 0
+fi
+
+args=(run --out "$out" --ours "$ours" --budget "$BUDGET")
+if [[ -x $upstream ]]; then
+    args+=(--upstream "$upstream")
+fi
+if [[ $mode == smoke ]]; then
+    args+=(--smoke)
+fi
+echo "==> running ($mode)" >&2
+"$bench" "${args[@]}"
