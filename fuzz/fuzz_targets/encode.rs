@@ -1,4 +1,5 @@
-//! The app's answer -> the Lambda result (`event::encode`), buffered.
+//! The app's answer -> the Lambda result: buffered (`event::encode`) and
+//! the streaming prelude (`event::prelude`).
 //!
 //! Input: byte 0 picks the source (REST, HTTP API, ALB single, ALB multi,
 //! pass-through), bytes 1-2 the status (100 + big-endian u16 % 900), then
@@ -11,7 +12,8 @@
 //! are there (repeated ones joined or listed as the shape says, `Set-Cookie`
 //! in `cookies`, non-UTF-8 values read as ISO-8859-1); the body is the app's
 //! exact bytes, as text or as base64 by the text-or-base64 rule; pass-through
-//! results are the body when it is JSON text, else `null`. Also: request
+//! results are the body when it is JSON text, else `null`. The prelude is
+//! JSON without NUL bytes, with every header and cookie. Also: request
 //! bodies in any base64 flavour Lambda or a client may send decode back
 //! exactly (`event::body::decode_base64`).
 
@@ -65,8 +67,43 @@ fuzz_target!(|data: &[u8]| {
     serde_json::from_slice::<&RawValue>(&out)
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out)));
     check_shape(source, &out, &resp);
+    check_prelude(&resp);
     check_base64_round_trips(body);
 });
+
+/// The streaming prelude: JSON with no NUL byte (8 NULs end it on the
+/// wire), the status, a header with one value as a string and a repeated
+/// one as an array, `Set-Cookie` in `cookies`, a default content type.
+fn check_prelude(resp: &AppResponse) {
+    let out = event::prelude(resp.status, &resp.headers);
+    assert!(!out.contains(&0), "NUL in the prelude");
+    let v: Value = serde_json::from_slice(&out)
+        .unwrap_or_else(|e| panic!("prelude not JSON ({e}): {}", String::from_utf8_lossy(&out)));
+    assert_eq!(v["statusCode"], resp.status);
+    let h = &resp.headers;
+    let mut want: serde_json::Map<String, Value> = h
+        .keys()
+        .filter(|n| *n != header::TRANSFER_ENCODING && *n != header::SET_COOKIE)
+        .map(|n| {
+            let values: Vec<String> = h.get_all(n).iter().map(header_text).collect();
+            let value = match values.as_slice() {
+                [one] => json!(one),
+                _ => json!(values),
+            };
+            (n.as_str().to_owned(), value)
+        })
+        .collect();
+    if !h.contains_key(header::CONTENT_TYPE) {
+        want.insert("content-type".into(), json!("application/octet-stream"));
+    }
+    assert_eq!(v["headers"], Value::Object(want));
+    let cookies: Vec<String> = h
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .map(header_text)
+        .collect();
+    assert_eq!(v["cookies"], json!(cookies));
+}
 
 fn check_shape(source: Source, out: &[u8], resp: &AppResponse) {
     if source == Source::PassThrough {
