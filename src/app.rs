@@ -176,8 +176,11 @@ impl App {
             .map(|(n, v)| n.as_str().len() + v.len() + 4)
             .max()
             .unwrap_or(0);
-        let longest_line =
-            longest_line.max(req.uri.path_and_query().map_or(0, |p| p.as_str().len()) + 32);
+        // The request line: method, target, version.
+        let request_line = req.method.as_str().len()
+            + req.uri.path_and_query().map_or(0, |p| p.as_str().len())
+            + 32;
+        let longest_line = longest_line.max(request_line);
         let mut r = Request::new(&*req.body);
         *r.method_mut() = req.method;
         *r.uri_mut() = req.uri;

@@ -511,7 +511,13 @@ fn env_config(get: &impl Fn(&str) -> Option<String>) -> String {
     out.extend_from_slice(b",\"log_group\":");
     push_str(&mut out, &text("AWS_LAMBDA_LOG_GROUP_NAME"));
     out.push(b'}');
-    String::from_utf8(out).expect("BUG: JSON written by serde_json is UTF-8")
+    let out = String::from_utf8(out).expect("BUG: JSON written by serde_json is UTF-8");
+    // It goes into a header value, where DEL cannot be: escape it, as
+    // `event::compact_json` does for the request context (upstream #732).
+    if out.contains('\u{7f}') {
+        return out.replace('\u{7f}', "\\u007f");
+    }
+    out
 }
 
 #[cfg(test)]

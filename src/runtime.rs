@@ -165,8 +165,10 @@ impl Runtime {
         }))
     }
 
-    /// Posts the result. `Err` only when Lambda refused it as too large,
-    /// which the caller reports through `fail`; other failures are logged.
+    /// Posts the result. `Err` when Lambda did not take it (refused as too
+    /// large, or still failing after the retries): the caller reports it
+    /// through `fail`, so that the invocation gets an answer rather than
+    /// waiting for its timeout.
     pub fn respond(&self, id: &str, body: &[u8]) -> Result<(), Error> {
         match self.post("response", &self.url(id, "response"), None, body) {
             Err(Error::Runtime {
@@ -175,11 +177,7 @@ impl Runtime {
             }) => Err(Error::TooLarge {
                 limit: crate::event::MAX_RESPONSE,
             }),
-            Err(e) => {
-                log::error!("invocation {id}: {e}");
-                Ok(())
-            }
-            Ok(()) => Ok(()),
+            other => other,
         }
     }
 

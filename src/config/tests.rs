@@ -321,6 +321,16 @@ fn env_config_is_json_with_upstream_keys() {
 }
 
 #[test]
+fn env_config_is_a_valid_header_value_whatever_the_names() {
+    // Found by fuzz/fuzz_targets/config.rs: a DEL in a name made every HTTP
+    // invocation fail, as `x-amzn-lambda-context` could not be built.
+    let c = check(&[("AWS_LAMBDA_FUNCTION_NAME", "f\u{7f}n\u{0}")]);
+    assert!(ureq::http::HeaderValue::from_str(&c.env_config).is_ok());
+    let v: serde_json::Value = serde_json::from_str(&c.env_config).unwrap();
+    assert_eq!(v["function_name"], "f\u{7f}n\u{0}");
+}
+
+#[test]
 fn logging_levels() {
     let l = Logging::from_lookup(lookup(&[]));
     assert_eq!((l.filter.as_str(), l.json), ("info", false));

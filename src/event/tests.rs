@@ -497,6 +497,16 @@ fn invalid_json_is_an_error() {
 }
 
 #[test]
+fn an_authorizer_type_with_json_escapes_is_still_an_authorizer() {
+    // The source oracle of fuzz/fuzz_targets/decode.rs flags it: "REQ\u0055EST"
+    // is "REQUEST", but was read as a borrowed &str, which fails on escapes,
+    // and the event went to the app as a REST request.
+    let payload = br#"{"type":"REQ\u0055EST","methodArn":"arn:x","httpMethod":"GET","requestContext":{},"path":"/"}"#;
+    let seen = decode_inv(&invocation(&payload[..]), &[]).unwrap();
+    assert_eq!(seen.source, Source::PassThrough);
+}
+
+#[test]
 fn everything_else_passes_through_byte_for_byte() {
     let cases: &[&[u8]] = &[
         br#"{"Records":[{"eventSource":"aws:sqs","body":"hi"}]}"#,

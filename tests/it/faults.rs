@@ -39,9 +39,12 @@ fn next_failures_are_retried() {
 #[test]
 fn a_truncated_event_gets_an_error_for_its_id() {
     let s = setup(&[]);
+    // Set while the adapter is parked in its first `next`, so that it applies
+    // to the second one; after an invocation, the adapter may or may not have
+    // called `next` again yet.
+    s.rt.fault("next", Fault::Truncate);
     s.rt.invoke(Event::json("first", &v2("/a")))
         .expect_response();
-    s.rt.fault("next", Fault::Truncate);
     let v =
         s.rt.invoke(Event::json("cut", &v2("/cut")))
             .expect_error("Adapter.InvalidEvent");

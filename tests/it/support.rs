@@ -307,6 +307,10 @@ pub enum Fault {
     Drop,
     /// Send the headers of a `next` answer, half the body, then close.
     Truncate,
+    /// Wait this long, then answer normally: a slow Runtime API.
+    Delay(Duration),
+    /// Answer normally, but in (up to) 16 pieces with this pause before each one.
+    Trickle(Duration),
 }
 
 #[derive(Default)]
@@ -465,6 +469,11 @@ impl MockRuntime {
         self.calls().iter().any(|c| c.contains(text))
     }
 
+    /// The next outcome, if one comes within `d`.
+    pub fn outcome_within(&self, d: Duration) -> Option<Outcome> {
+        self.outcomes.recv_timeout(d).ok()
+    }
+
     /// Asserts that nothing is posted within `d` (for "must not answer" cases).
     pub fn no_outcome_within(&self, d: Duration) {
         match self.outcomes.recv_timeout(d) {
@@ -501,12 +510,6 @@ fn serve_runtime(
             continue;
         };
         let path = path.to_owned();
-        calls
-            .0
-            .lock()
-            .unwrap()
-            .push(format!("{} {path}", req.method));
-        calls.1.notify_all();
         let route: &'static str = match (req.method.as_str(), path.as_str()) {
             ("POST", "/2020-01-01/extension/register") => "register",
             ("GET", "/2020-01-01/extension/event/next") => "extension-next",
@@ -523,6 +526,14 @@ fn serve_runtime(
             .faults
             .get_mut(route)
             .and_then(VecDeque::pop_front);
+        // Recorded once its fault is taken: a fault set after `wait_for_call`
+        // saw this call applies to the next one.
+        calls
+            .0
+            .lock()
+            .unwrap()
+            .push(format!("{} {path}", req.method));
+        calls.1.notify_all();
         match fault {
             Some(Fault::Status(s)) => {
                 let _ = w.write_all(&http_response(s, &[], b""));
@@ -532,6 +543,7 @@ fn serve_runtime(
                 let _ = w.shutdown(Shutdown::Both);
                 return;
             }
+            Some(Fault::Delay(d)) => thread::sleep(d),
             _ => {}
         }
         let answer = match route {
@@ -590,7 +602,17 @@ fn serve_runtime(
             }
             _ => http_response(404, &[], b"not found"),
         };
-        if w.write_all(&answer).is_err() {
+        let written =
+            match fault {
+                Some(Fault::Trickle(pause)) => answer
+                    .chunks(answer.len().div_ceil(16))
+                    .try_for_each(|piece| {
+                        thread::sleep(pause);
+                        w.write_all(piece)
+                    }),
+                _ => w.write_all(&answer),
+            };
+        if written.is_err() {
             return;
         }
     }
@@ -760,9 +782,16 @@ pub fn spawn_adapter(rt: &MockRuntime, port: u16, env: &[(&str, &str)]) -> Adapt
     spawn_with(&[], &vars)
 }
 
+/// The adapter binary under test: this build's, or `LAMBDA_ADAPTER_BIN`
+/// (to run the tests against a release build, as the soak does).
+pub fn adapter_bin() -> String {
+    std::env::var("LAMBDA_ADAPTER_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_lambda-adapter").to_owned())
+}
+
 /// Runs the adapter binary with exactly these arguments and environment.
 pub fn spawn_with(args: &[&str], vars: &[(String, String)]) -> Adapter {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_lambda-adapter"));
+    let mut cmd = Command::new(adapter_bin());
     cmd.args(args)
         .env_clear()
         .stdin(Stdio::null())
@@ -822,12 +851,16 @@ impl Adapter {
         }
     }
 
-    /// Waits for the process to exit; its status code.
+    /// Waits for the process to exit, and for its last log lines to be
+    /// read (for a while: a child of its own may hold the pipes); its status code.
     #[track_caller]
     pub fn wait_exit(&mut self) -> Option<i32> {
         let until = Instant::now() + WAIT;
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
+                // Its last log lines: the readers reach the end of the pipes
+                // soon after (a wrapper-mode helper may hold them longer).
+                let _ = self.closed.recv_timeout(Duration::from_secs(2));
                 return status.code();
             }
             assert!(
