@@ -17,6 +17,10 @@ use crate::event::push_str;
 /// The default app port, as upstream.
 const DEFAULT_PORT: u16 = 8080;
 
+/// More worker threads than this cannot be meant: a thread each, 64 KiB of
+/// buffers each when busy.
+const MAX_CONCURRENCY: usize = 1024;
+
 /// What the adapter was told to do.
 #[derive(Debug)]
 pub struct Config {
@@ -277,6 +281,10 @@ impl Config {
         };
         let concurrency = match get("AWS_LAMBDA_MAX_CONCURRENCY") {
             Some(v) => match v.trim().parse::<u32>() {
+                Ok(n) if n as usize > MAX_CONCURRENCY => {
+                    warnings.push(format!("AWS_LAMBDA_MAX_CONCURRENCY: {n} workers is more than {MAX_CONCURRENCY}, using {MAX_CONCURRENCY}"));
+                    MAX_CONCURRENCY
+                }
                 Ok(n) => n.max(1) as usize,
                 Err(_) => {
                     warnings.push(format!(

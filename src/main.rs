@@ -138,7 +138,7 @@ fn try_main(get: &impl Fn(&str) -> Option<String>, started: Instant) -> Result<(
     thread::scope(|scope| {
         for i in 1..cfg.concurrency {
             let cfg = &cfg;
-            thread::Builder::new()
+            let spawned = thread::Builder::new()
                 .name(format!("worker-{i}"))
                 .spawn_scoped(scope, move || {
                     Worker::new(
@@ -149,8 +149,14 @@ fn try_main(get: &impl Fn(&str) -> Option<String>, started: Instant) -> Result<(
                         started,
                     )
                     .serve()
-                })
-                .expect("BUG: cannot spawn a worker thread");
+                });
+            if let Err(e) = spawned {
+                log::error!(
+                    "could not start worker {}: {e}; serving with {i} workers",
+                    i + 1
+                );
+                break;
+            }
         }
         Worker::new(
             &cfg,

@@ -166,9 +166,7 @@ fn expected_source(v: &Value) -> Source {
     } else if has(context, "http") {
         Source::ApiGwV2
     } else if has(context, "elb") {
-        Source::Alb {
-            multi_value: has(v, "multiValueHeaders"),
-        }
+        Source::Alb
     } else if has(v, "httpMethod") {
         Source::ApiGwV1
     } else {

@@ -29,11 +29,10 @@ use serde_json::value::RawValue;
 use serde_json::{Value, json};
 use ureq::http::{HeaderMap, HeaderName, HeaderValue, header};
 
-const SOURCES: [Source; 5] = [
+const SOURCES: [Source; 4] = [
     Source::ApiGwV1,
     Source::ApiGwV2,
-    Source::Alb { multi_value: false },
-    Source::Alb { multi_value: true },
+    Source::Alb,
     Source::PassThrough,
 ];
 
@@ -62,7 +61,9 @@ fuzz_target!(|data: &[u8]| {
         headers,
         body: body.to_vec(),
     };
-    let out = event::encode(source, resp.clone()).expect("a small answer always fits");
+    // A dirty output buffer, as a worker reuses one: encode must clear it.
+    let mut out = b"left over from the previous invocation".to_vec();
+    event::encode(source, &mut resp.clone(), &mut out).expect("a small answer always fits");
     // The grammar (RawValue): JSON allows numbers such as 1e400 that Value cannot hold.
     serde_json::from_slice::<&RawValue>(&out)
         .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&out)));
@@ -138,11 +139,9 @@ fn check_shape(source: Source, out: &[u8], resp: &AppResponse) {
             assert_eq!(v["headers"], want);
             assert_eq!(v["cookies"], json!(listed("set-cookie")));
         }
-        Source::Alb { multi_value: true } => {
+        Source::Alb => {
+            // Both maps, as upstream: all values, and the single-value view.
             assert_eq!(v["multiValueHeaders"], all_listed());
-            assert!(v.get("headers").is_none());
-        }
-        Source::Alb { multi_value: false } => {
             let want: Value = names()
                 .map(|n| {
                     let value = match n {
@@ -153,11 +152,10 @@ fn check_shape(source: Source, out: &[u8], resp: &AppResponse) {
                 })
                 .collect();
             assert_eq!(v["headers"], want);
-            assert!(v.get("multiValueHeaders").is_none());
         }
         Source::PassThrough => unreachable!(),
     }
-    if let Source::Alb { .. } = source {
+    if source == Source::Alb {
         let description = v["statusDescription"].as_str().expect("statusDescription");
         assert!(
             description.starts_with(&format!("{} ", resp.status)),

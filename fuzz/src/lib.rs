@@ -207,10 +207,11 @@ pub fn check_request(req: &AppRequest<'_>) {
         req.method
     );
     check_headers(&req.headers);
-    if req.method == Method::CONNECT {
-        // ureq writes CONNECT in authority form; no Lambda front end sends it.
-        return;
-    }
+    assert_ne!(
+        req.method,
+        Method::CONNECT,
+        "decode refuses CONNECT: it has no path to forward"
+    );
     check_wire(&wire(req), req);
 }
 

@@ -258,6 +258,9 @@ fn invoke_mode_and_concurrency() {
     assert!(c.warnings[0].contains("AWS_LWA_INVOKE_MODE") && c.warnings[0].contains("streaming"));
     assert_eq!(check(&[("AWS_LAMBDA_MAX_CONCURRENCY", "8")]).concurrency, 8);
     assert_eq!(check(&[("AWS_LAMBDA_MAX_CONCURRENCY", "0")]).concurrency, 1);
+    let c = check(&[("AWS_LAMBDA_MAX_CONCURRENCY", "4000000000")]);
+    assert_eq!(c.concurrency, 1024);
+    assert!(c.warnings[0].contains("AWS_LAMBDA_MAX_CONCURRENCY"));
     let c = check(&[("AWS_LAMBDA_MAX_CONCURRENCY", "lots")]);
     assert_eq!(c.concurrency, 1);
     assert!(c.warnings[0].contains("AWS_LAMBDA_MAX_CONCURRENCY"));

@@ -547,8 +547,16 @@ fn form_query(
 
 fn method(field: &str, raw: Option<&RawValue>) -> Result<Method, Error> {
     let name = required_str(field, raw)?;
-    Method::from_bytes(name.as_bytes())
-        .map_err(|_| Error::event(field, format!("{:?} is not an HTTP method", &*name)))
+    let method = Method::from_bytes(name.as_bytes())
+        .map_err(|_| Error::event(field, format!("{:?} is not an HTTP method", &*name)))?;
+    if method == Method::CONNECT {
+        // Its request target is host:port, not a path: there is no request to forward.
+        return Err(Error::event(
+            field,
+            "CONNECT opens a tunnel and cannot be forwarded to the app",
+        ));
+    }
+    Ok(method)
 }
 
 /// A JSON string, borrowed from the payload when it has no escapes.

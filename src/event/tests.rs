@@ -466,6 +466,7 @@ fn malformed_http_events_are_errors_not_pass_through() {
         "requestContext.http.method",
     );
     check_invalid(rest(json!({"httpMethod": "GE T"})), "httpMethod");
+    check_invalid(rest(json!({"httpMethod": "CONNECT"})), "httpMethod");
     check_invalid(rest(json!({"requestContext": "oops"})), "requestContext");
     check_invalid(rest(json!({"httpMethod": 5})), "httpMethod");
     let mut no_method = alb(json!({}));
