@@ -6,21 +6,6 @@ use serde_json::{Value, json};
 
 use crate::support::*;
 
-fn v2(path: &str) -> Value {
-    json!({"version": "2.0", "rawPath": path, "rawQueryString": "", "headers": {"host": "h.example"},
-        "requestContext": {"http": {"method": "GET", "path": path}}, "isBase64Encoded": false})
-}
-
-/// After a bad case, a good invocation still works.
-#[track_caller]
-fn still_serves(s: &Setup, id: &str) {
-    let out =
-        s.rt.invoke(Event::json(id, &v2("/after")))
-            .expect_response();
-    assert_eq!(out["statusCode"], 200, "{out}");
-    assert_eq!(s.app.request_to("/after").target, "/after");
-}
-
 #[test]
 fn malformed_http_events_get_an_error_naming_the_field() {
     let s = setup(&[]);
@@ -135,7 +120,7 @@ fn odd_but_servable_events_are_served() {
 fn big_headers_many_headers_and_big_bodies() {
     let s = setup(&[]);
     let big = "v".repeat(128 * 1024);
-    let mut e = v2("/big");
+    let mut e = get_event("/big");
     e["headers"]["x-big"] = big.clone().into();
     let out = s.rt.invoke(Event::json("big-header", &e));
     out.expect_response();
@@ -144,7 +129,7 @@ fn big_headers_many_headers_and_big_bodies() {
         Some(big.len())
     );
 
-    let mut e = v2("/many");
+    let mut e = get_event("/many");
     for i in 0..1000 {
         e["headers"][format!("x-h{i}")] = i.to_string().into();
     }
@@ -159,7 +144,7 @@ fn big_headers_many_headers_and_big_bodies() {
     );
 
     let body = "b".repeat(6 * 1024 * 1024);
-    let mut e = v2("/body");
+    let mut e = get_event("/body");
     e["body"] = body.clone().into();
     e["requestContext"]["http"]["method"] = "POST".into();
     let out = s.rt.invoke(Event::json("big-body", &e)).expect_response();
@@ -187,7 +172,7 @@ fn a_non_utf8_response_header_is_kept() {
     });
     let s = setup_with(app, &[]);
     let out =
-        s.rt.invoke(Event::json("latin1", &v2("/latin1")))
+        s.rt.invoke(Event::json("latin1", &get_event("/latin1")))
             .expect_response();
     assert_eq!(
         out["headers"]["content-disposition"],
@@ -215,7 +200,7 @@ fn a_response_over_the_buffered_limit_is_a_clear_error() {
     });
     let s = setup_with(app, &[]);
     let v =
-        s.rt.invoke(Event::json("huge", &v2("/huge")))
+        s.rt.invoke(Event::json("huge", &get_event("/huge")))
             .expect_error("Adapter.ResponseTooLarge");
     assert!(
         v["errorMessage"]
@@ -243,7 +228,7 @@ fn error_status_codes_fail_the_invocation_with_the_body() {
     });
     let s = setup_with(app, &[("AWS_LWA_ERROR_STATUS_CODES", "500-599")]);
     let v =
-        s.rt.invoke(Event::json("boom", &v2("/boom")))
+        s.rt.invoke(Event::json("boom", &get_event("/boom")))
             .expect_error("Adapter.ErrorStatus");
     let message: Value = serde_json::from_str(v["errorMessage"].as_str().unwrap()).unwrap();
     assert_eq!(
@@ -252,7 +237,7 @@ fn error_status_codes_fail_the_invocation_with_the_body() {
     );
     // Not in the list: a normal response.
     let out =
-        s.rt.invoke(Event::json("missing", &v2("/missing")))
+        s.rt.invoke(Event::json("missing", &get_event("/missing")))
             .expect_response();
     assert_eq!(out["statusCode"], 404);
     // Pass-through events too (SQS batches are retried this way).

@@ -4,14 +4,9 @@
 use std::collections::HashSet;
 use std::sync::{Arc, Barrier};
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::support::*;
-
-fn v2(path: &str) -> Value {
-    json!({"version": "2.0", "rawPath": path, "rawQueryString": "", "headers": {},
-        "requestContext": {"http": {"method": "GET", "path": path}}, "isBase64Encoded": false})
-}
 
 #[test]
 fn n_workers_serve_n_invocations_at_once_without_mixing_them() {
@@ -31,7 +26,7 @@ fn n_workers_serve_n_invocations_at_once_without_mixing_them() {
         for i in 0..4 {
             s.rt.push(Event::json(
                 &format!("r{round}-{i}"),
-                &v2(&format!("/slow/r{round}-{i}")),
+                &get_event(&format!("/slow/r{round}-{i}")),
             ));
         }
         let mut ids = HashSet::new();
@@ -60,8 +55,8 @@ fn a_failing_invocation_does_not_stop_the_other_workers() {
     let s = setup(&[("AWS_LAMBDA_MAX_CONCURRENCY", "3")]);
     s.rt.wait_for_calls("GET /2018-06-01/runtime/invocation/next", 3);
     s.rt.push(Event::new("bad", "not json"));
-    s.rt.push(Event::json("good1", &v2("/a")));
-    s.rt.push(Event::json("good2", &v2("/b")));
+    s.rt.push(Event::json("good1", &get_event("/a")));
+    s.rt.push(Event::json("good2", &get_event("/b")));
     let mut outcomes: Vec<(String, String)> = (0..3)
         .map(|_| s.rt.outcome())
         .map(|o| (o.id, o.kind))
@@ -76,7 +71,7 @@ fn a_failing_invocation_does_not_stop_the_other_workers() {
         ]
     );
     for i in 0..6 {
-        s.rt.invoke(Event::json(&format!("more{i}"), &v2("/more")))
+        s.rt.invoke(Event::json(&format!("more{i}"), &get_event("/more")))
             .expect_response();
     }
 }

@@ -2,34 +2,21 @@
 //! the app refusing, resetting, hanging or talking garbage. Every invocation
 //! still gets exactly one response or error, and the next one is served.
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 use crate::support::*;
-
-fn v2(path: &str) -> Value {
-    json!({"version": "2.0", "rawPath": path, "rawQueryString": "", "headers": {},
-        "requestContext": {"http": {"method": "GET", "path": path}}, "isBase64Encoded": false})
-}
-
-#[track_caller]
-fn still_serves(s: &Setup, id: &str) {
-    let out =
-        s.rt.invoke(Event::json(id, &v2("/after")))
-            .expect_response();
-    assert_eq!(out["statusCode"], 200, "{out}");
-}
 
 #[test]
 fn next_failures_are_retried() {
     let s = setup(&[]);
     // The adapter is parked in `next` already: faults apply from its next call on.
-    s.rt.invoke(Event::json("first", &v2("/a")))
+    s.rt.invoke(Event::json("first", &get_event("/a")))
         .expect_response();
     s.rt.fault("next", Fault::Status(500));
     s.rt.fault("next", Fault::Status(429));
     s.rt.fault("next", Fault::Drop);
     s.rt.fault("next", Fault::Status(502));
-    s.rt.invoke(Event::json("second", &v2("/b")))
+    s.rt.invoke(Event::json("second", &get_event("/b")))
         .expect_response();
     // One `next` per invocation, four failed ones, and the one parked now.
     s.rt.wait_for_calls("GET /2018-06-01/runtime/invocation/next", 2 + 4 + 1);
@@ -43,10 +30,10 @@ fn a_truncated_event_gets_an_error_for_its_id() {
     // to the second one; after an invocation, the adapter may or may not have
     // called `next` again yet.
     s.rt.fault("next", Fault::Truncate);
-    s.rt.invoke(Event::json("first", &v2("/a")))
+    s.rt.invoke(Event::json("first", &get_event("/a")))
         .expect_response();
     let v =
-        s.rt.invoke(Event::json("cut", &v2("/cut")))
+        s.rt.invoke(Event::json("cut", &get_event("/cut")))
             .expect_error("Adapter.InvalidEvent");
     assert!(
         v["errorMessage"]
@@ -62,13 +49,13 @@ fn a_truncated_event_gets_an_error_for_its_id() {
 fn response_posts_are_retried_and_413_becomes_an_error() {
     let s = setup(&[]);
     s.rt.fault("response", Fault::Status(500));
-    s.rt.invoke(Event::json("retried", &v2("/a")))
+    s.rt.invoke(Event::json("retried", &get_event("/a")))
         .expect_response();
     s.rt.fault("response", Fault::Status(413));
-    s.rt.invoke(Event::json("too-big", &v2("/b")))
+    s.rt.invoke(Event::json("too-big", &get_event("/b")))
         .expect_error("Adapter.ResponseTooLarge");
     s.rt.fault("response", Fault::Status(410));
-    s.rt.push(Event::json("gone", &v2("/c")));
+    s.rt.push(Event::json("gone", &get_event("/c")));
     still_serves(&s, "after");
     s.rt.fault("error", Fault::Drop);
     s.rt.invoke(Event::new("error-retried", "not json"))
@@ -91,14 +78,14 @@ fn an_app_that_went_away_gives_app_unreachable() {
     );
     rt.wait_for_call("GET /2018-06-01/runtime/invocation/next");
     let v = rt
-        .invoke(Event::json("down", &v2("/x")))
+        .invoke(Event::json("down", &get_event("/x")))
         .expect_error("Adapter.AppUnreachable");
     assert!(
         v["errorMessage"].as_str().unwrap().contains("AWS_LWA_PORT"),
         "{v}"
     );
     let v = rt
-        .invoke(Event::json("down2", &v2("/x")))
+        .invoke(Event::json("down2", &get_event("/x")))
         .expect_error("Adapter.AppUnreachable");
     assert!(v["errorMessage"].is_string());
 }
@@ -117,7 +104,7 @@ fn an_app_that_resets_or_talks_garbage_gives_an_error() {
     let s = setup_with(app, &[]);
     for path in ["/garbage", "/reset", "/partial"] {
         let v =
-            s.rt.invoke(Event::json(&path[1..], &v2(path)))
+            s.rt.invoke(Event::json(&path[1..], &get_event(path)))
                 .expect_error("Adapter.AppResponseInvalid");
         assert!(
             v["errorMessage"]
@@ -144,7 +131,7 @@ fn a_hung_app_times_out_before_the_deadline() {
     let s = setup_with(app, &[]);
     let started = std::time::Instant::now();
     let v =
-        s.rt.invoke(Event::json("hang", &v2("/hang")).deadline_in(600))
+        s.rt.invoke(Event::json("hang", &get_event("/hang")).deadline_in(600))
             .expect_error("Adapter.AppTimeout");
     assert!(
         started.elapsed() < std::time::Duration::from_millis(600),
@@ -156,8 +143,9 @@ fn a_hung_app_times_out_before_the_deadline() {
         "{v}"
     );
     // A deadline in the past (local emulators) means no deadline.
-    let out =
-        s.rt.invoke(Event::json("past", &v2("/ok")).header("lambda-runtime-deadline-ms", "600000"));
+    let out = s.rt.invoke(
+        Event::json("past", &get_event("/ok")).header("lambda-runtime-deadline-ms", "600000"),
+    );
     out.expect_response();
     still_serves(&s, "after");
     drop(tx);
@@ -173,7 +161,7 @@ fn an_app_closing_connections_after_each_response_is_fine() {
     });
     let s = setup_with(app, &[]);
     for i in 0..20 {
-        s.rt.invoke(Event::json(&format!("c{i}"), &v2("/c")))
+        s.rt.invoke(Event::json(&format!("c{i}"), &get_event("/c")))
             .expect_response();
     }
 }
@@ -192,7 +180,7 @@ fn a_stale_pooled_connection_is_retried_once() {
     });
     let s = setup_with(app, &[]);
     for i in 0..5 {
-        s.rt.invoke(Event::json(&format!("s{i}"), &v2("/stale")))
+        s.rt.invoke(Event::json(&format!("s{i}"), &get_event("/stale")))
             .expect_response();
     }
     // Each invocation: one closed attempt, one answered retry.
@@ -210,22 +198,17 @@ fn a_stale_pooled_connection_is_retried_once() {
 fn a_fresh_connection_that_fails_is_not_retried() {
     // The request may have been processed: sending it again could do it twice.
     let app = EchoApp::with(|r| match r.path() {
-        "/then-close" => {
-            let mut out = http_response(200, &[("connection", "close")], b"bye");
-            out.truncate(out.len());
-            (out, true)
-        }
+        "/then-close" => (http_response(200, &[("connection", "close")], b"bye"), true),
         "/crash" => (Vec::new(), true),
         _ => (echo(r), false),
     });
     let s = setup_with(app, &[]);
-    s.rt.invoke(Event::json("close", &v2("/then-close")))
+    s.rt.invoke(Event::json("close", &get_event("/then-close")))
         .expect_response();
     let post = json!({"version": "2.0", "rawPath": "/crash", "body": "pay once",
         "requestContext": {"http": {"method": "POST", "path": "/crash"}}});
     s.rt.invoke(Event::json("crash", &post))
         .expect_error("Adapter.AppResponseInvalid");
-    still_serves(&s, "after");
     let crashes = s
         .app
         .drain()
@@ -233,13 +216,14 @@ fn a_fresh_connection_that_fails_is_not_retried() {
         .filter(|r| r.path() == "/crash")
         .count();
     assert_eq!(crashes, 1);
+    still_serves(&s, "after");
 }
 
 #[test]
 fn keep_alive_connections_are_reused() {
     let s = setup(&[]);
     for i in 0..20 {
-        s.rt.invoke(Event::json(&format!("k{i}"), &v2("/k")))
+        s.rt.invoke(Event::json(&format!("k{i}"), &get_event("/k")))
             .expect_response();
     }
     // One connection for the readiness probe and every invocation.

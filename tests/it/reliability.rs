@@ -21,15 +21,10 @@ use serde_json::{Value, json};
 
 use crate::support::*;
 
-fn v2(path: &str) -> Value {
-    json!({"version": "2.0", "rawPath": path, "rawQueryString": "", "headers": {},
-        "requestContext": {"http": {"method": "GET", "path": path}}, "isBase64Encoded": false})
-}
-
 #[track_caller]
 fn served(rt: &MockRuntime, id: &str) -> Value {
     let out = rt
-        .invoke(Event::json(id, &v2(&format!("/{id}"))))
+        .invoke(Event::json(id, &get_event(&format!("/{id}"))))
         .expect_response();
     assert_eq!(out["statusCode"], 200, "{out}");
     out
@@ -94,14 +89,14 @@ fn a_response_the_runtime_api_keeps_refusing_is_reported_as_an_error() {
         s.rt.fault("response", Fault::Status(503));
     }
     let v =
-        s.rt.invoke(Event::json("refused", &v2("/refused")))
+        s.rt.invoke(Event::json("refused", &get_event("/refused")))
             .expect_error("Adapter.RuntimeApi");
     assert!(v["errorMessage"].as_str().unwrap().contains("503"), "{v}");
     // The same for a connection dropped every time.
     for _ in 0..3 {
         s.rt.fault("response", Fault::Drop);
     }
-    s.rt.invoke(Event::json("dropped", &v2("/dropped")))
+    s.rt.invoke(Event::json("dropped", &get_event("/dropped")))
         .expect_error("Adapter.RuntimeApi");
     served(&s.rt, "after");
 }
@@ -166,9 +161,9 @@ fn an_app_that_dies_gets_app_unreachable_and_is_served_again_once_back() {
     rt.wait_for_call("GET /2018-06-01/runtime/invocation/next");
     served(&rt, "before");
     drop(app); // SIGKILL: its pooled connection dies with it.
-    rt.invoke(Event::json("down", &v2("/down")))
+    rt.invoke(Event::json("down", &get_event("/down")))
         .expect_error("Adapter.AppUnreachable");
-    rt.invoke(Event::json("still-down", &v2("/down")))
+    rt.invoke(Event::json("still-down", &get_event("/down")))
         .expect_error("Adapter.AppUnreachable");
     let _app = AppProcess::start(port);
     served(&rt, "back");
@@ -199,7 +194,7 @@ fn an_app_that_resets_mid_response_gives_an_error() {
     });
     let s = setup_with_port(port);
     served(&s.rt, "before");
-    let mut e = v2("/rst");
+    let mut e = get_event("/rst");
     e["body"] = "x".repeat(64 * 1024).into();
     e["requestContext"]["http"]["method"] = "POST".into();
     s.rt.invoke(Event::json("rst", &e))
@@ -257,7 +252,8 @@ fn an_app_answering_garbage_of_every_kind_gets_one_error_each() {
     });
     let s = setup_with(app, &[]);
     for (path, _) in &cases {
-        let out = s.rt.invoke(Event::json(path, &v2(&format!("/{path}"))));
+        let out =
+            s.rt.invoke(Event::json(path, &get_event(&format!("/{path}"))));
         let v = out.expect_error("Adapter.AppResponseInvalid");
         assert!(v["errorMessage"].is_string(), "{path}: {v}");
         served(&s.rt, &format!("after-{path}"));
@@ -287,7 +283,7 @@ fn unusual_but_valid_app_answers_are_served() {
         ("chunked", "abcde"),
     ] {
         let out =
-            s.rt.invoke(Event::json(path, &v2(&format!("/{path}"))))
+            s.rt.invoke(Event::json(path, &get_event(&format!("/{path}"))))
                 .expect_response();
         assert_eq!(out["body"], body, "{path}: {out}");
         served(&s.rt, &format!("after-{path}"));
@@ -330,7 +326,7 @@ fn an_app_stalling_mid_body_times_out_before_the_deadline() {
     for path in ["stall", "trickle"] {
         let started = Instant::now();
         let v =
-            s.rt.invoke(Event::json(path, &v2(&format!("/{path}"))).deadline_in(800))
+            s.rt.invoke(Event::json(path, &get_event(&format!("/{path}"))).deadline_in(800))
                 .expect_error("Adapter.AppTimeout");
         assert!(
             started.elapsed() < Duration::from_millis(800),
@@ -466,7 +462,7 @@ fn a_100_mb_answer_is_refused_with_bounded_memory() {
     let s = setup_with_port(port);
     for path in ["huge-length", "huge-chunked"] {
         let v =
-            s.rt.invoke(Event::json(path, &v2(&format!("/{path}"))))
+            s.rt.invoke(Event::json(path, &get_event(&format!("/{path}"))))
                 .expect_error("Adapter.ResponseTooLarge");
         assert!(v["errorMessage"].as_str().unwrap().contains("6 MB"), "{v}");
         served(&s.rt, &format!("after-{path}"));
@@ -603,7 +599,7 @@ fn an_app_frozen_and_thawed_between_invocations_is_served() {
     // Both frozen, as Lambda does it, with the adapter parked in `next`.
     app.signal("STOP");
     signal_pid(adapter.pid(), "STOP");
-    rt.push(Event::json("while-frozen", &v2("/while-frozen")));
+    rt.push(Event::json("while-frozen", &get_event("/while-frozen")));
     signal_pid(adapter.pid(), "CONT");
     app.signal("CONT");
     let out = rt.outcome();
@@ -613,7 +609,7 @@ fn an_app_frozen_and_thawed_between_invocations_is_served() {
     // sits unread in the app's socket; thawed, the app answers a connection
     // the adapter gave up on, and the next invocation takes a new one.
     app.signal("STOP");
-    rt.invoke(Event::json("frozen", &v2("/frozen")).deadline_in(500))
+    rt.invoke(Event::json("frozen", &get_event("/frozen")).deadline_in(500))
         .expect_error("Adapter.AppTimeout");
     app.signal("CONT");
     served(&rt, "after");
@@ -640,7 +636,7 @@ fn sigterm_during_an_invocation_ends_the_adapter_cleanly() {
     });
     let mut s = setup_with(app, &[]);
     served(&s.rt, "before");
-    s.rt.push(Event::json("in-flight", &v2("/slow")));
+    s.rt.push(Event::json("in-flight", &get_event("/slow")));
     arrived
         .recv_timeout(WAIT)
         .expect("the request reached the app");

@@ -7,11 +7,6 @@ use serde_json::json;
 
 use crate::support::*;
 
-fn v2_get(path: &str) -> serde_json::Value {
-    json!({"version": "2.0", "rawPath": path, "rawQueryString": "", "headers": {"host": "h.example"},
-        "requestContext": {"http": {"method": "GET", "path": path}}, "isBase64Encoded": false})
-}
-
 #[test]
 fn registers_then_waits_for_readiness_then_polls() {
     let app = EchoApp::start();
@@ -38,7 +33,7 @@ fn registers_then_waits_for_readiness_then_polls() {
     adapter.wait_for_log("app ready after");
     // And the adapter serves.
     let out = rt
-        .invoke(Event::json("r1", &v2_get("/hello")))
+        .invoke(Event::json("r1", &get_event("/hello")))
         .expect_response();
     assert_eq!(out["statusCode"], 200);
 }
@@ -67,7 +62,7 @@ fn waits_for_an_app_that_starts_late() {
     rt.wait_for_call("GET /2018-06-01/runtime/invocation/next");
     assert_eq!(app.request().target, "/");
     let out = rt
-        .invoke(Event::json("r1", &v2_get("/late")))
+        .invoke(Event::json("r1", &get_event("/late")))
         .expect_response();
     assert_eq!(out["statusCode"], 200);
 }
@@ -192,7 +187,7 @@ fn the_runtime_api_may_carry_a_scheme_and_a_base_path() {
         "{calls:?}"
     );
     let out = rt
-        .invoke(Event::json("r1", &v2_get("/x")))
+        .invoke(Event::json("r1", &get_event("/x")))
         .expect_response();
     assert_eq!(out["statusCode"], 200);
 }
@@ -214,7 +209,7 @@ fn the_runtime_api_proxy_applies_to_the_runtime_api_only() {
     real.wait_for_call("POST /2020-01-01/extension/register");
     assert!(!proxy.called("extension"));
     let out = proxy
-        .invoke(Event::json("r1", &v2_get("/p")))
+        .invoke(Event::json("r1", &get_event("/p")))
         .expect_response();
     assert_eq!(out["statusCode"], 200);
 }
@@ -223,7 +218,7 @@ fn the_runtime_api_proxy_applies_to_the_runtime_api_only() {
 fn logs_one_line_at_info_on_the_success_path() {
     let s = setup(&[]);
     for i in 0..3 {
-        s.rt.invoke(Event::json(&format!("r{i}"), &v2_get("/quiet")))
+        s.rt.invoke(Event::json(&format!("r{i}"), &get_event("/quiet")))
             .expect_response();
     }
     // The adapter's stderr is read by another thread: synchronise on a marker

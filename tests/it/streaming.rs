@@ -14,11 +14,6 @@ use crate::support::*;
 
 const STREAM: (&str, &str) = ("AWS_LWA_INVOKE_MODE", "response_stream");
 
-fn v2(path: &str) -> Value {
-    json!({"version": "2.0", "rawPath": path, "rawQueryString": "", "headers": {},
-        "requestContext": {"http": {"method": "GET", "path": path}}, "isBase64Encoded": false})
-}
-
 /// Splits a streamed body into its prelude and the app's bytes.
 #[track_caller]
 fn split(body: &[u8]) -> (Value, &[u8]) {
@@ -62,7 +57,7 @@ fn events_reach_the_runtime_api_while_the_app_is_still_writing() {
     });
     let s = setup_with(app, &[STREAM]);
     let chunks = s.rt.watch_chunks();
-    s.rt.push(Event::json("sse", &v2("/sse")));
+    s.rt.push(Event::json("sse", &get_event("/sse")));
     let next = || chunks.recv_timeout(WAIT).expect("a chunk in time");
     let (id, prelude) = next();
     assert_eq!(id, "sse");
@@ -142,13 +137,13 @@ fn a_failure_after_the_first_byte_is_reported_in_trailers() {
         },
     );
     let s = setup_with(app, &[STREAM]);
-    let out = s.rt.invoke(Event::json("cut", &v2("/cut")));
+    let out = s.rt.invoke(Event::json("cut", &get_event("/cut")));
     assert_eq!(out.kind, "response");
     assert_eq!(split(&out.request.body).1, b"0123456789");
     assert_trailers(&out, "Adapter.AppResponseInvalid");
 
     let out =
-        s.rt.invoke(Event::json("hang", &v2("/hang")).deadline_in(800));
+        s.rt.invoke(Event::json("hang", &get_event("/hang")).deadline_in(800));
     assert_eq!(split(&out.request.body).1, b"partial");
     let v = assert_trailers(&out, "Adapter.AppTimeout");
     assert!(
@@ -158,7 +153,7 @@ fn a_failure_after_the_first_byte_is_reported_in_trailers() {
     drop(open);
 
     // And the next invocation streams normally.
-    let out = s.rt.invoke(Event::json("after", &v2("/after")));
+    let out = s.rt.invoke(Event::json("after", &get_event("/after")));
     assert!(out.request.trailers.is_empty());
     let (prelude, body) = split(&out.request.body);
     assert_eq!(prelude["statusCode"], 200);
@@ -210,7 +205,7 @@ fn big_binary_bodies_stream_byte_exact_in_bounded_memory() {
         false
     });
     let s = setup_with(app, &[STREAM]);
-    let out = s.rt.invoke(Event::json("big", &v2("/big")));
+    let out = s.rt.invoke(Event::json("big", &get_event("/big")));
     assert!(
         out.request.trailers.is_empty(),
         "{:?}",
@@ -259,7 +254,7 @@ fn errors_before_the_first_byte_are_ordinary_errors() {
     });
     let s = setup_with(app, &[STREAM, ("AWS_LWA_ERROR_STATUS_CODES", "500")]);
     let v =
-        s.rt.invoke(Event::json("fail", &v2("/fail")))
+        s.rt.invoke(Event::json("fail", &get_event("/fail")))
             .expect_error("Adapter.ErrorStatus");
     assert_eq!(
         serde_json::from_str::<Value>(v["errorMessage"].as_str().unwrap()).unwrap()["body"],
@@ -267,7 +262,7 @@ fn errors_before_the_first_byte_are_ordinary_errors() {
     );
     s.rt.invoke(Event::new("bad", "{"))
         .expect_error("Adapter.InvalidEvent");
-    let out = s.rt.invoke(Event::json("ok", &v2("/ok")));
+    let out = s.rt.invoke(Event::json("ok", &get_event("/ok")));
     assert_eq!(out.kind, "response");
 }
 

@@ -924,6 +924,22 @@ pub fn setup_with(app: EchoApp, env: &[(&str, &str)]) -> Setup {
     Setup { rt, app, adapter }
 }
 
+/// An HTTP API (payload 2.0) `GET path` event, the plainest HTTP event.
+pub fn get_event(path: &str) -> Value {
+    json!({"version": "2.0", "rawPath": path, "rawQueryString": "", "headers": {"host": "h.example"},
+        "requestContext": {"http": {"method": "GET", "path": path}}, "isBase64Encoded": false})
+}
+
+/// After a bad case, a good invocation is still served, and reaches the app.
+#[track_caller]
+pub fn still_serves(s: &Setup, id: &str) {
+    let out =
+        s.rt.invoke(Event::json(id, &get_event("/after")))
+            .expect_response();
+    assert_eq!(out["statusCode"], 200, "{out}");
+    assert_eq!(s.app.request_to("/after").target, "/after");
+}
+
 /// A fixture from `tests/fixtures/`.
 pub fn fixture(name: &str) -> Vec<u8> {
     let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));

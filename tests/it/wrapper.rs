@@ -2,7 +2,7 @@
 //! the PID the adapter was started with and a helper process serves
 //! invocations; outside Lambda the adapter simply becomes the app.
 
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::support::*;
 
@@ -37,10 +37,6 @@ fn env(rt: Option<&MockRuntime>, port: u16) -> Vec<(String, String)> {
     vars
 }
 
-fn v2(path: &str) -> Value {
-    json!({"version": "2.0", "rawPath": path, "requestContext": {"http": {"method": "GET", "path": path}}})
-}
-
 fn signal(pid: u32, sig: &str) {
     let status = std::process::Command::new("kill")
         .args([&format!("-{sig}"), &pid.to_string()])
@@ -55,7 +51,7 @@ fn serves_invocations_with_the_app_keeping_the_pid() {
     let port = free_port();
     let mut adapter = spawn_with(&["python3", "-c", APP], &env(Some(&rt), port));
     let out = rt
-        .invoke(Event::json("w1", &v2("/hello")))
+        .invoke(Event::json("w1", &get_event("/hello")))
         .expect_response();
     let body: Value = serde_json::from_str(out["body"].as_str().unwrap()).unwrap();
     // The process Lambda started is now the app: its signals reach the app directly.
@@ -76,7 +72,8 @@ fn serves_invocations_with_the_app_keeping_the_pid() {
 fn sigint_also_reaches_the_app() {
     let rt = MockRuntime::start();
     let mut adapter = spawn_with(&["--", "python3", "-c", APP], &env(Some(&rt), free_port()));
-    rt.invoke(Event::json("w1", &v2("/x"))).expect_response();
+    rt.invoke(Event::json("w1", &get_event("/x")))
+        .expect_response();
     signal(adapter.pid(), "INT");
     assert_eq!(adapter.wait_exit(), Some(0));
     adapter.wait_for_log("graceful shutdown on signal 2");
@@ -126,7 +123,8 @@ fn a_command_that_cannot_start_is_an_init_error() {
 fn an_app_that_dies_between_invocations_ends_the_helper() {
     let rt = MockRuntime::start();
     let adapter = spawn_with(&["python3", "-c", APP], &env(Some(&rt), free_port()));
-    rt.invoke(Event::json("w1", &v2("/x"))).expect_response();
+    rt.invoke(Event::json("w1", &get_event("/x")))
+        .expect_response();
     signal(adapter.pid(), "KILL");
     adapter.wait_for_log("the app exited");
     adapter.wait_output_closed();
