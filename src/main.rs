@@ -110,6 +110,14 @@ fn try_main(get: &impl Fn(&str) -> Option<String>, started: Instant) -> Result<(
     for warning in &cfg.warnings {
         log::warn!("{warning}");
     }
+    if cfg.compression && !cfg!(feature = "compression") {
+        log::warn!(
+            "AWS_LWA_ENABLE_COMPRESSION: this build has no compression (cargo feature `compression`); responses are sent as the app wrote them"
+        );
+    }
+    if cfg.compression && cfg.invoke_mode == InvokeMode::ResponseStream {
+        log::warn!("AWS_LWA_ENABLE_COMPRESSION: compression is not applied to streamed responses");
+    }
     if let Some(pid) = cfg.app_pid {
         watch_app(pid, &cfg.runtime_api);
     }
@@ -125,14 +133,6 @@ fn try_main(get: &impl Fn(&str) -> Option<String>, started: Instant) -> Result<(
         log::info!("async init: serving invocations, the first one finishes waiting for the app");
     }
     registration.wait(REGISTRATION_WAIT);
-    if cfg.compression && !cfg!(feature = "compression") {
-        log::warn!(
-            "AWS_LWA_ENABLE_COMPRESSION: this build has no compression (cargo feature `compression`); responses are sent as the app wrote them"
-        );
-    }
-    if cfg.compression && cfg.invoke_mode == InvokeMode::ResponseStream {
-        log::warn!("AWS_LWA_ENABLE_COMPRESSION: compression is not applied to streamed responses");
-    }
     // Lambda Managed Instances: one worker per concurrent invocation, each
     // with its own connections; nothing is shared on the hot path.
     thread::scope(|scope| {
