@@ -47,6 +47,8 @@ pub struct Plan {
     pub stream_invocations: usize,
     pub stream_warm_up: usize,
     pub callgrind_runs: usize,
+    /// Small GETs after the start-up, for instructions per invocation.
+    pub callgrind_invocations: usize,
 }
 
 const FULL: Plan = Plan {
@@ -59,6 +61,7 @@ const FULL: Plan = Plan {
     stream_invocations: 500,
     stream_warm_up: 20,
     callgrind_runs: 3,
+    callgrind_invocations: 200,
 };
 
 const SMOKE: Plan = Plan {
@@ -71,6 +74,7 @@ const SMOKE: Plan = Plan {
     stream_invocations: 20,
     stream_warm_up: 3,
     callgrind_runs: 1,
+    callgrind_invocations: 20,
 };
 
 /// Everything measured for one adapter.
@@ -96,6 +100,8 @@ pub struct Figures {
     pub stream: Stream,
     /// User-space instructions, exec -> parked on the first `next`.
     pub instructions: Vec<u64>,
+    /// User-space instructions per warm small GET (start-up subtracted).
+    pub instructions_per_get: Option<u64>,
 }
 
 #[derive(Default, Clone)]
@@ -225,6 +231,19 @@ fn run(args: &[String]) -> Result<ExitCode> {
             startup(a, &wrap).map_err(|e| context(a, "callgrind", e))?;
             f.instructions.push(callgrind_total(&file)?);
         }
+    }
+    // Deterministic where CPU time is not: the same start-up, then small GETs.
+    let n = plan.callgrind_invocations;
+    for (a, f) in adapters.iter().zip(&mut figs) {
+        let file = out.join(format!("callgrind-warm.{}.out", a.name));
+        let wrap = [
+            "valgrind".to_owned(),
+            "--tool=callgrind".to_owned(),
+            format!("--callgrind-out-file={}", file.display()),
+        ];
+        startup_then(a, &wrap, Some((&workloads[0], n))).map_err(|e| context(a, "callgrind", e))?;
+        let start = report::median_u64(&f.instructions).unwrap_or(0.0) as u64;
+        f.instructions_per_get = Some(callgrind_total(&file)?.saturating_sub(start) / n as u64);
     }
     step("done", started);
 

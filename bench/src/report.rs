@@ -87,7 +87,7 @@ pub fn pct(v: &[f64], p: f64) -> Option<f64> {
     Some(s[rank - 1])
 }
 
-fn median_u64(v: &[u64]) -> Option<f64> {
+pub fn median_u64(v: &[u64]) -> Option<f64> {
     pct(&v.iter().map(|&x| x as f64).collect::<Vec<_>>(), 0.5)
 }
 
@@ -255,6 +255,15 @@ fn rows(figs: &[Figures], direct: &[Vec<f64>], workloads: &[Workload], plan: &Pl
         0,
         Some(Target::Max(100_000.0)),
     );
+    row(
+        format!(
+            "user-space instructions per small GET (callgrind, {} after the start-up)",
+            plan.callgrind_invocations
+        ),
+        &|f| f.instructions_per_get.map(|n| n as f64),
+        0,
+        None,
+    );
     rows
 }
 
@@ -351,6 +360,7 @@ pub fn json(
                 },
                 "peak_rss_kib": f.peak_rss,
                 "instructions": f.instructions,
+                "instructions_per_get": f.instructions_per_get,
             }),
         );
     }
