@@ -75,3 +75,41 @@ fn a_failing_invocation_does_not_stop_the_other_workers() {
             .expect_response();
     }
 }
+
+#[test]
+fn workers_stream_at_once_too() {
+    // Three streamed answers that each wait for the other two inside the app.
+    let barrier = Arc::new(Barrier::new(3));
+    let b = barrier.clone();
+    let app = EchoApp::with(move |r| {
+        if r.path().starts_with("/slow") {
+            b.wait();
+        }
+        (echo(r), false)
+    });
+    let s = setup_with(
+        app,
+        &[
+            ("AWS_LAMBDA_MAX_CONCURRENCY", "3"),
+            ("AWS_LWA_INVOKE_MODE", "response_stream"),
+        ],
+    );
+    s.rt.wait_for_calls("GET /2018-06-01/runtime/invocation/next", 3);
+    for i in 0..3 {
+        s.rt.push(Event::json(
+            &format!("s{i}"),
+            &get_event(&format!("/slow/s{i}")),
+        ));
+    }
+    for _ in 0..3 {
+        let out = s.rt.outcome();
+        assert_eq!(
+            out.request.header("lambda-runtime-function-response-mode"),
+            Some("streaming")
+        );
+        let body = &out.request.body;
+        let at = body.windows(8).position(|w| w == [0; 8]).unwrap();
+        let echoed: Value = serde_json::from_slice(&body[at + 8..]).unwrap();
+        assert_eq!(echoed["target"], format!("/slow/{}", out.id));
+    }
+}

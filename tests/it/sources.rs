@@ -315,3 +315,31 @@ fn binary_responses_are_base64_and_text_is_never_transcoded() {
         );
     }
 }
+
+#[test]
+fn redirects_and_error_statuses_go_back_as_they_are() {
+    // The adapter is not a browser: a 302 is the app's answer for the client.
+    let app = EchoApp::with(|r| match r.path() {
+        "/old" => (http_response(302, &[("location", "/new")], b""), false),
+        "/teapot" => (
+            http_response(418, &[("content-type", "text/plain")], b"short and stout"),
+            false,
+        ),
+        _ => (echo(r), false),
+    });
+    let s = setup_with(app, &[]);
+    let out =
+        s.rt.invoke(Event::json("old", &get_event("/old")))
+            .expect_response();
+    assert_eq!(out["statusCode"], 302);
+    assert_eq!(out["headers"]["location"], "/new");
+    let out =
+        s.rt.invoke(Event::json("teapot", &get_event("/teapot")))
+            .expect_response();
+    assert_eq!(
+        (out["statusCode"].as_u64(), out["body"].as_str()),
+        (Some(418), Some("short and stout"))
+    );
+    let paths: Vec<String> = s.app.drain().iter().map(|r| r.path().to_owned()).collect();
+    assert_eq!(paths, ["/old", "/teapot"], "the redirect was followed");
+}
