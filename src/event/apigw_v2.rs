@@ -10,8 +10,8 @@ use ureq::http::header::{self, HeaderValue};
 
 use super::body::push_body;
 use super::{
-    Error, Fields, Members, Parts, SetCookie, Str, header_text, merge_headers, method,
-    optional_path, parse_field, push_joined_headers, push_status, push_str, reserve, uri,
+    Error, Fields, Members, Parts, SetCookie, Str, merge_headers, method, optional_path,
+    parse_field, push_joined_headers, push_status, push_values, reserve, uri,
 };
 use crate::app::AppResponse;
 
@@ -47,12 +47,7 @@ pub(super) fn from_response(resp: &AppResponse, out: &mut Vec<u8>) {
     push_joined_headers(out, &resp.headers, SetCookie::Omit);
     out.extend_from_slice(b",\"multiValueHeaders\":{},");
     push_body(out, &resp.headers, &resp.body);
-    out.extend_from_slice(b",\"cookies\":[");
-    for (i, cookie) in resp.headers.get_all(header::SET_COOKIE).iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        push_str(out, &header_text(cookie));
-    }
-    out.extend_from_slice(b"]}");
+    out.extend_from_slice(b",\"cookies\":");
+    push_values(out, resp.headers.get_all(header::SET_COOKIE));
+    out.push(b'}');
 }

@@ -214,30 +214,15 @@ pub fn prelude(status: u16, headers: &HeaderMap) -> Vec<u8> {
         first = false;
         push_str(&mut out, name.as_str());
         out.push(b':');
-        let mut values = values.iter();
-        let one = values.next().expect("BUG: a header name without a value");
-        match values.next() {
-            None => push_str(&mut out, &header_text(one)),
-            Some(two) => {
-                out.push(b'[');
-                for (i, v) in [one, two].into_iter().chain(values).enumerate() {
-                    if i > 0 {
-                        out.push(b',');
-                    }
-                    push_str(&mut out, &header_text(v));
-                }
-                out.push(b']');
-            }
+        let mut iter = values.iter();
+        match (iter.next(), iter.next()) {
+            (Some(one), None) => push_str(&mut out, &header_text(one)),
+            _ => push_values(&mut out, values),
         }
     }
-    out.extend_from_slice(b"},\"cookies\":[");
-    for (i, cookie) in headers.get_all(header::SET_COOKIE).iter().enumerate() {
-        if i > 0 {
-            out.push(b',');
-        }
-        push_str(&mut out, &header_text(cookie));
-    }
-    out.extend_from_slice(b"]}");
+    out.extend_from_slice(b"},\"cookies\":");
+    push_values(&mut out, headers.get_all(header::SET_COOKIE));
+    out.push(b'}');
     out
 }
 
@@ -736,16 +721,22 @@ fn push_multi_headers(out: &mut Vec<u8>, headers: &HeaderMap) {
             out.push(b',');
         }
         push_str(out, name.as_str());
-        out.extend_from_slice(b":[");
-        for (j, v) in values.iter().enumerate() {
-            if j > 0 {
-                out.push(b',');
-            }
-            push_str(out, &header_text(v));
-        }
-        out.push(b']');
+        out.push(b':');
+        push_values(out, values);
     }
     out.push(b'}');
+}
+
+/// `["v1","v2"]`: every value of one header.
+fn push_values<'h>(out: &mut Vec<u8>, values: impl IntoIterator<Item = &'h HeaderValue>) {
+    out.push(b'[');
+    for (i, v) in values.into_iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        push_str(out, &header_text(v));
+    }
+    out.push(b']');
 }
 
 #[cfg(test)]
