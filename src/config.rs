@@ -12,7 +12,7 @@ use ureq::http::HeaderName;
 use ureq::http::uri::{Authority, PathAndQuery};
 
 use crate::error::Error;
-use crate::event::push_str;
+use crate::json::push_str;
 
 /// The default app port, as upstream.
 const DEFAULT_PORT: u16 = 8080;

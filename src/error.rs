@@ -4,6 +4,9 @@
 
 use std::{fmt, io};
 
+use crate::json::push_str;
+use crate::transport::Fault;
+
 /// Everything that can fail an invocation or the start-up.
 #[derive(Debug)]
 pub enum Error {
@@ -16,7 +19,7 @@ pub enum Error {
     /// The invocation payload is not what its source promises.
     Event { field: String, reason: String },
     /// The app could not be reached, timed out, or answered something that is not HTTP.
-    App(ureq::Error),
+    App(Fault),
     /// The app did not become ready before the invocation's deadline.
     NotReady { waited_ms: u128 },
     /// Wrapper mode: the app's command could not be started.
@@ -41,7 +44,7 @@ pub enum Error {
 /// What went wrong talking to the Runtime or Extensions API.
 #[derive(Debug)]
 pub enum RuntimeFault {
-    Transport(ureq::Error),
+    Transport(Fault),
     Status(u16),
     Missing(&'static str),
 }
@@ -60,6 +63,17 @@ impl Error {
             field: field.into(),
             reason: reason.into(),
         }
+    }
+
+    /// `{"errorType":"Adapter.X","errorMessage":"..."}`, the body of an error post.
+    pub fn json(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(128);
+        out.extend_from_slice(b"{\"errorType\":");
+        push_str(&mut out, self.error_type());
+        out.extend_from_slice(b",\"errorMessage\":");
+        push_str(&mut out, &self.to_string());
+        out.push(b'}');
+        out
     }
 
     /// The `errorType` posted to Lambda: one of a small documented set, never a Rust type name.
@@ -95,13 +109,12 @@ pub enum AppFault {
     BadResponse,
 }
 
-pub fn app_fault(e: &ureq::Error) -> AppFault {
+pub fn app_fault(e: &Fault) -> AppFault {
     match e {
-        ureq::Error::Timeout(_) => AppFault::Timeout,
-        ureq::Error::BodyExceedsLimit(_) => AppFault::TooLarge,
-        ureq::Error::ConnectionFailed | ureq::Error::HostNotFound => AppFault::Unreachable,
-        ureq::Error::Io(e) if e.kind() == io::ErrorKind::ConnectionRefused => AppFault::Unreachable,
-        ureq::Error::Io(e) if e.kind() == io::ErrorKind::TimedOut => AppFault::Timeout,
+        Fault::Timeout => AppFault::Timeout,
+        Fault::BodyTooLarge(_) => AppFault::TooLarge,
+        Fault::Connect(e) if e.kind() == io::ErrorKind::TimedOut => AppFault::Timeout,
+        Fault::Connect(_) => AppFault::Unreachable,
         _ => AppFault::BadResponse,
     }
 }
@@ -218,11 +231,13 @@ mod tests {
 
     #[test]
     fn app_faults_are_classified() {
-        let refused = ureq::Error::Io(io::Error::from(io::ErrorKind::ConnectionRefused));
+        let refused = Fault::Connect(io::Error::from(io::ErrorKind::ConnectionRefused));
         assert_eq!(Error::App(refused).error_type(), "Adapter.AppUnreachable");
-        let timeout = ureq::Error::Timeout(ureq::Timeout::Global);
-        assert_eq!(Error::App(timeout).error_type(), "Adapter.AppTimeout");
-        let reset = ureq::Error::Io(io::Error::from(io::ErrorKind::ConnectionReset));
+        assert_eq!(
+            Error::App(Fault::Timeout).error_type(),
+            "Adapter.AppTimeout"
+        );
+        let reset = Fault::Io(io::Error::from(io::ErrorKind::ConnectionReset));
         assert_eq!(Error::App(reset).error_type(), "Adapter.AppResponseInvalid");
     }
 }

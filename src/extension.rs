@@ -7,19 +7,24 @@
 
 use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use ureq::Agent;
-use ureq::http::{HeaderName, Method, StatusCode};
+use ureq::http::{HeaderName, HeaderValue, Method, StatusCode, header};
 
 use crate::error::Error;
 use crate::event::{Members, Str, parse_field};
-use crate::runtime;
+use crate::runtime::Api;
 
 /// Must equal the executable's file name under `/opt/extensions`.
 const NAME: &str = "lambda-adapter";
 
 const REGISTER_ATTEMPTS: u32 = 3;
+
+/// One registration attempt may take this long.
+const REGISTER_TIME: Duration = Duration::from_secs(2);
+
+const NAME_HEADER: HeaderName = HeaderName::from_static("lambda-extension-name");
+const ID_HEADER: HeaderName = HeaderName::from_static("lambda-extension-identifier");
 
 /// Whether registration is over (done or failed: the adapter serves
 /// invocations either way).
@@ -44,23 +49,22 @@ impl Registration {
     }
 }
 
-/// Registers in a new thread. `on_shutdown` runs when Lambda sends SHUTDOWN.
-/// `agent` is a Runtime API agent (`runtime::agent()`), shared with the main worker.
-pub fn start(
-    api: &str,
-    agent: Agent,
-    on_shutdown: impl FnOnce(&str) + Send + 'static,
-) -> Arc<Registration> {
+/// The largest event body read (SHUTDOWN and INVOKE events are small).
+const MAX_EVENT: usize = 64 * 1024;
+
+/// Registers in a new thread, on a connection of its own (its `event/next`
+/// blocks until SHUTDOWN). `on_shutdown` runs when Lambda sends SHUTDOWN.
+pub fn start(api: &str, on_shutdown: impl FnOnce(&str) + Send + 'static) -> Arc<Registration> {
     let registration = Arc::new(Registration::default());
-    let base = format!("{api}/2020-01-01/extension");
+    let mut api = Api::new(&format!("{api}/2020-01-01/extension"));
     let shared = Arc::clone(&registration);
     thread::Builder::new()
         .name("extension".into())
         .spawn(move || {
-            let id = register(&agent, &base);
+            let id = register(&mut api);
             shared.finish();
             if let Some(id) = id {
-                let reason = wait_for_shutdown(&agent, &base, &id);
+                let reason = wait_for_shutdown(&mut api, &id);
                 on_shutdown(&reason);
             }
         })
@@ -71,39 +75,34 @@ pub fn start(
 /// Registers for SHUTDOWN; when Lambda refuses that (an extension that is not
 /// started from `/opt/extensions` counts as internal, and internal extensions
 /// may not ask for SHUTDOWN), registers for no events, as upstream does.
-fn register(agent: &Agent, base: &str) -> Option<String> {
-    let url = format!("{base}/register");
+fn register(api: &mut Api) -> Option<String> {
+    let uri = api.uri("/register").ok()?;
     let mut events = &br#"{"events":["SHUTDOWN"]}"#[..];
+    let mut scratch = Vec::new();
     for attempt in 1..=REGISTER_ATTEMPTS {
-        let result = runtime::send(
-            agent,
-            Method::POST,
-            &url,
-            &[
-                ("lambda-extension-name", NAME),
-                ("content-type", "application/json"),
-            ],
-            events,
+        let mut req = api.request(Method::POST, uri.clone());
+        let h = req.headers_mut();
+        h.insert(NAME_HEADER, HeaderValue::from_static(NAME));
+        h.insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
         );
-        let problem = match result.map(runtime::drain) {
-            Ok(resp) if resp.status() == StatusCode::OK => {
-                match resp
-                    .headers()
-                    .get(HeaderName::from_static("lambda-extension-identifier"))
-                {
-                    Some(id) => return id.to_str().ok().map(str::to_owned),
-                    None => "answered without a Lambda-Extension-Identifier header".to_owned(),
-                }
-            }
-            Ok(resp) if resp.status().is_client_error() && events != br#"{"events":[]}"# => {
+        h.insert(header::CONTENT_LENGTH, events.len().into());
+        let deadline = Some(Instant::now() + REGISTER_TIME);
+        let problem = match api.call(req, events, &mut scratch, MAX_EVENT, deadline) {
+            Ok((StatusCode::OK, headers)) => match headers.get(ID_HEADER) {
+                Some(id) => return id.to_str().ok().map(str::to_owned),
+                None => "answered without a Lambda-Extension-Identifier header".to_owned(),
+            },
+            Ok((status, _)) if status.is_client_error() && events != br#"{"events":[]}"# => {
                 log::debug!(
                     "extension registration for SHUTDOWN answered HTTP {}; registering for no events",
-                    resp.status().as_u16()
+                    status.as_u16()
                 );
                 events = br#"{"events":[]}"#;
                 continue;
             }
-            Ok(resp) => format!("answered HTTP {}", resp.status().as_u16()),
+            Ok((status, _)) => format!("answered HTTP {}", status.as_u16()),
             Err(e) => e.to_string(),
         };
         log::warn!("extension registration (attempt {attempt} of {REGISTER_ATTEMPTS}): {problem}");
@@ -114,37 +113,32 @@ fn register(agent: &Agent, base: &str) -> Option<String> {
 }
 
 /// Blocks until SHUTDOWN; returns its reason.
-fn wait_for_shutdown(agent: &Agent, base: &str, id: &str) -> String {
-    let url = format!("{base}/event/next");
+fn wait_for_shutdown(api: &mut Api, id: &str) -> String {
+    let Ok(uri) = api.uri("/event/next") else {
+        return String::new();
+    };
+    let Ok(id) = HeaderValue::from_str(id) else {
+        log::warn!("extension: unusable Lambda-Extension-Identifier {id:?}");
+        return String::new();
+    };
+    let mut body = Vec::new();
     let mut backoff = Duration::from_millis(10);
     loop {
-        let result = runtime::send(
-            agent,
-            Method::GET,
-            &url,
-            &[("lambda-extension-identifier", id)],
-            (),
-        );
-        match result {
-            Ok(mut resp) if resp.status().is_success() => {
+        let mut req = api.request(Method::GET, uri.clone());
+        req.headers_mut().insert(ID_HEADER, id.clone());
+        match api.call(req, &[], &mut body, MAX_EVENT, None) {
+            Ok((status, _)) if status.is_success() => {
                 backoff = Duration::from_millis(10);
-                let body = resp
-                    .body_mut()
-                    .with_config()
-                    .limit(64 * 1024)
-                    .read_to_string()
-                    .unwrap_or_default();
-                match shutdown_reason(&body) {
+                match shutdown_reason(&String::from_utf8_lossy(&body)) {
                     Ok(Some(reason)) => return reason,
                     Ok(None) => {} // INVOKE, sent by emulators to every extension
                     Err(e) => log::debug!("extension event: {e}"),
                 }
                 continue;
             }
-            Ok(resp) => log::warn!(
-                "extension event/next: answered HTTP {}",
-                resp.status().as_u16()
-            ),
+            Ok((status, _)) => {
+                log::warn!("extension event/next: answered HTTP {}", status.as_u16())
+            }
             Err(e) => log::warn!("extension event/next: {e}"),
         }
         thread::sleep(backoff);

@@ -3,27 +3,26 @@
 //! app, and turns the app's answer into what Lambda expects.
 //!
 //! This file is the lifecycle only: arguments, logging, configuration, the
-//! extension thread, readiness, then the invocation loop. Conversions live in
-//! `event`, the two HTTP peers in `runtime` and `app`, wrapper mode's process
-//! handling in `wrapper`.
+//! extension thread, readiness, then the workers. The invocation loop lives
+//! in `worker`, conversions in `event`, the HTTP peers in `runtime` and
+//! `app` over `transport`, wrapper mode's process handling in `wrapper`.
 
 #![forbid(unsafe_code)]
 
 use std::ffi::OsString;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::process::exit;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::thread;
 use std::time::{Duration, Instant};
 
 use lambda_adapter::app::{self, App};
 use lambda_adapter::config::{self, Config, Env, InvokeMode, Logging};
 use lambda_adapter::error::Error;
-use lambda_adapter::event::Source;
-use lambda_adapter::runtime::{self, Invocation, Runtime};
-use lambda_adapter::{event, extension, readiness, wrapper};
-use ureq::Body;
-use ureq::http::{HeaderValue, Response, header};
+use lambda_adapter::json::push_str;
+use lambda_adapter::runtime::Runtime;
+use lambda_adapter::worker::{IN_FLIGHT, SERVED, Worker};
+use lambda_adapter::{extension, readiness, wrapper};
 
 /// Lambda's Init phase is limited to 10 s; async init stops waiting just before (upstream #53).
 const ASYNC_INIT_LIMIT: Duration = Duration::from_millis(9_800);
@@ -31,16 +30,8 @@ const ASYNC_INIT_LIMIT: Duration = Duration::from_millis(9_800);
 /// How long start-up waits for the extension registration before serving anyway.
 const REGISTRATION_WAIT: Duration = Duration::from_secs(2);
 
-/// The part of an error-status body quoted in the error message.
-const MAX_ERROR_BODY: usize = 64 * 1024;
-
 /// Wrapper mode: how often the helper checks that the app is still running.
 const APP_WATCH_EVERY: Duration = Duration::from_millis(100);
-
-/// Invocations between `next` and their answer (wrapper mode's watchdog waits for them).
-static IN_FLIGHT: AtomicUsize = AtomicUsize::new(0);
-/// Whether an invocation was served: after that, an app exit is no init error.
-static SERVED: AtomicBool = AtomicBool::new(false);
 
 const USAGE: &str = concat!(
     "lambda-adapter ",
@@ -121,14 +112,13 @@ fn try_main(get: &impl Fn(&str) -> Option<String>, started: Instant) -> Result<(
     if let Some(pid) = cfg.app_pid {
         watch_app(pid, &cfg.runtime_api);
     }
-    let agent = runtime::agent();
-    let registration = extension::start(&cfg.extension_api, agent.clone(), |reason| {
+    let registration = extension::start(&cfg.extension_api, |reason| {
         log::info!("shutdown ({reason})");
         exit(0);
     });
-    let app = App::new();
+    let mut app = App::new(&cfg.app, app::MAX_IDLE);
     let until = cfg.async_init.then(|| started + ASYNC_INIT_LIMIT);
-    let ready = readiness::wait(&app, &cfg.readiness, started, until);
+    let ready = readiness::wait(&mut app, &cfg.readiness, started, until);
     if !ready {
         log::info!("async init: serving invocations, the first one finishes waiting for the app");
     }
@@ -144,7 +134,7 @@ fn try_main(get: &impl Fn(&str) -> Option<String>, started: Instant) -> Result<(
                     Worker::new(
                         cfg,
                         Runtime::new(&cfg.runtime_api),
-                        App::new(),
+                        App::new(&cfg.app, app::MAX_IDLE),
                         ready,
                         started,
                     )
@@ -158,189 +148,14 @@ fn try_main(get: &impl Fn(&str) -> Option<String>, started: Instant) -> Result<(
                 break;
             }
         }
-        Worker::new(
-            &cfg,
-            Runtime::with_agent(&cfg.runtime_api, agent),
-            app,
-            ready,
-            started,
-        )
-        .serve()
+        Worker::new(&cfg, Runtime::new(&cfg.runtime_api), app, ready, started).serve()
     })
-}
-
-/// One invocation loop with its own connections and buffers: nothing is
-/// shared between workers on the invocation path.
-struct Worker<'c> {
-    cfg: &'c Config,
-    runtime: Runtime,
-    app: App,
-    /// False until the app answered a readiness probe (async init).
-    ready: bool,
-    started: Instant,
-    /// The app's body and the Lambda result, reused from one invocation to
-    /// the next so that their memory is not mapped afresh each time.
-    body: Vec<u8>,
-    out: Vec<u8>,
-}
-
-/// Buffers that grew beyond this are given back after the invocation.
-const KEEP_BUFFER: usize = 1024 * 1024;
-
-impl<'c> Worker<'c> {
-    fn new(
-        cfg: &'c Config,
-        runtime: Runtime,
-        app: App,
-        ready: bool,
-        started: Instant,
-    ) -> Worker<'c> {
-        Worker {
-            cfg,
-            runtime,
-            app,
-            ready,
-            started,
-            body: Vec::new(),
-            out: Vec::new(),
-        }
-    }
-
-    /// The invocation loop: one event at a time, each answered exactly once.
-    fn serve(mut self) -> ! {
-        loop {
-            let inv = self.runtime.next();
-            IN_FLIGHT.fetch_add(1, Ordering::SeqCst);
-            let result = match self.cfg.invoke_mode {
-                InvokeMode::Buffered => self
-                    .buffered(&inv)
-                    .and_then(|()| self.runtime.respond(&inv.id, &self.out)),
-                InvokeMode::ResponseStream => self.streamed(&inv),
-            };
-            if let Err(e) = result {
-                self.runtime.fail(&inv.id, &e);
-            }
-            for buf in [&mut self.body, &mut self.out] {
-                if buf.capacity() > KEEP_BUFFER {
-                    *buf = Vec::new();
-                }
-            }
-            SERVED.store(true, Ordering::SeqCst);
-            IN_FLIGHT.fetch_sub(1, Ordering::SeqCst);
-        }
-    }
-
-    /// Everything up to the app's response head: finishing an async init's
-    /// readiness wait, decoding the event, sending the request.
-    fn request(&mut self, inv: &Invocation) -> Result<(Source, Accept, Response<Body>), Error> {
-        let deadline = inv.deadline();
-        if !self.ready {
-            self.ready = readiness::wait(&self.app, &self.cfg.readiness, self.started, deadline);
-            if !self.ready {
-                return Err(Error::NotReady {
-                    waited_ms: self.started.elapsed().as_millis(),
-                });
-            }
-        }
-        let (source, req) = event::decode(inv, self.cfg)?;
-        let accept = self
-            .cfg
-            .compression
-            .then(|| req.headers.get(header::ACCEPT_ENCODING).cloned());
-        Ok((source, accept, self.app.send(req, deadline)?))
-    }
-
-    /// Buffered mode: the whole answer, as the source's Lambda JSON, in `self.out`.
-    fn buffered(&mut self, inv: &Invocation) -> Result<(), Error> {
-        let begun = Instant::now();
-        let (source, accept, resp) = self.request(inv)?;
-        if self.cfg.error_status.contains(resp.status().as_u16()) {
-            return Err(status_error(resp));
-        }
-        let mut resp = self
-            .app
-            .read(resp, event::MAX_RESPONSE, std::mem::take(&mut self.body))?;
-        #[cfg(feature = "compression")]
-        if let Some(accept) = &accept {
-            lambda_adapter::compress::apply(accept.as_ref(), &mut resp);
-        }
-        #[cfg(not(feature = "compression"))]
-        let _ = accept;
-        log::debug!(
-            "invoke {}: {source:?} -> {} ({} bytes, {} ms)",
-            inv.id,
-            resp.status,
-            resp.body.len(),
-            begun.elapsed().as_millis() as u64
-        );
-        let encoded = event::encode(source, &mut resp, &mut self.out);
-        self.body = resp.body;
-        encoded
-    }
-
-    /// Streaming mode: the prelude, then the app's body forwarded as it
-    /// arrives. `Err` only before the stream started; a failure after that is
-    /// reported in the stream's trailers.
-    fn streamed(&mut self, inv: &Invocation) -> Result<(), Error> {
-        let (_, _, resp) = self.request(inv)?;
-        let status = resp.status().as_u16();
-        if self.cfg.error_status.contains(status) {
-            return Err(status_error(resp));
-        }
-        let (parts, body) = resp.into_parts();
-        let mut stream = self.runtime.stream(&inv.id)?;
-        let head = stream
-            .send(&event::prelude(status, &parts.headers))
-            .and_then(|()| stream.send(&[0; 8]));
-        if let Err(e) = head {
-            log::error!(
-                "invocation {}: runtime API response (streaming): {e}",
-                inv.id
-            );
-            return Ok(());
-        }
-        let failure = match stream.copy(&mut body.into_reader()) {
-            Ok(_) => {
-                self.app.kept(&parts);
-                None
-            }
-            Err(Ok(read)) => Some(app::read_error(read)),
-            Err(Err(write)) => {
-                log::error!(
-                    "invocation {}: runtime API response (streaming): {write}",
-                    inv.id
-                );
-                return Ok(());
-            }
-        };
-        if let Some(e) = &failure {
-            log::error!(
-                "invocation {}: {}: {e} (after the stream started: sent as trailers)",
-                inv.id,
-                e.error_type()
-            );
-        }
-        match stream.finish(failure.as_ref()) {
-            Ok(status) if (200..300).contains(&status) => {}
-            Ok(status) => {
-                log::error!(
-                    "invocation {}: runtime API response (streaming): answered HTTP {status}",
-                    inv.id
-                )
-            }
-            Err(e) => log::error!(
-                "invocation {}: runtime API response (streaming): {e}",
-                inv.id
-            ),
-        }
-        Ok(())
-    }
 }
 
 /// Wrapper mode's helper: the app is our parent; when it is gone, so are we.
 /// An invocation in flight is answered first (with the app's failure).
 fn watch_app(pid: u32, runtime_api: &str) {
-    let runtime = Runtime::new(runtime_api);
+    let mut runtime = Runtime::new(runtime_api);
     thread::Builder::new()
         .name("app-watch".into())
         .spawn(move || {
@@ -364,25 +179,6 @@ fn watch_app(pid: u32, runtime_api: &str) {
         .expect("BUG: cannot spawn the app watch thread");
 }
 
-/// The request's `Accept-Encoding` when compression is on (`Some(None)`: on, but not sent).
-type Accept = Option<Option<HeaderValue>>;
-
-/// The error for a status listed in `AWS_LWA_ERROR_STATUS_CODES`, quoting the
-/// start of the body.
-fn status_error(resp: Response<Body>) -> Error {
-    let status = resp.status().as_u16();
-    let mut quoted = Vec::new();
-    let _ = resp
-        .into_body()
-        .into_reader()
-        .take(MAX_ERROR_BODY as u64)
-        .read_to_end(&mut quoted);
-    Error::Status {
-        status,
-        body: String::from_utf8_lossy(&quoted).into_owned(),
-    }
-}
-
 /// Posts a configuration error to `/runtime/init/error` when the Runtime API is known.
 fn report_init_error(get: &impl Fn(&str) -> Option<String>, e: &Error) {
     if let Ok(api) = config::runtime_api(get)
@@ -401,11 +197,11 @@ fn init_logging(cfg: Logging) {
         builder.format(|f, r| {
             let mut line = Vec::with_capacity(128);
             line.extend_from_slice(b"{\"level\":");
-            event::push_str(&mut line, r.level().as_str());
+            push_str(&mut line, r.level().as_str());
             line.extend_from_slice(b",\"target\":");
-            event::push_str(&mut line, crate_of(r.target()));
+            push_str(&mut line, crate_of(r.target()));
             line.extend_from_slice(b",\"message\":");
-            event::push_str(&mut line, &r.args().to_string());
+            push_str(&mut line, &r.args().to_string());
             line.extend_from_slice(b"}\n");
             f.write_all(&line)
         });

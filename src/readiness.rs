@@ -15,6 +15,7 @@ use ureq::http::Uri;
 
 use crate::app::App;
 use crate::config::{Protocol, Readiness};
+use crate::transport::Fault;
 
 const MIN_INTERVAL: Duration = Duration::from_micros(500);
 const MAX_INTERVAL: Duration = Duration::from_millis(10);
@@ -32,7 +33,17 @@ pub fn interval(waited: Duration) -> Duration {
 
 /// Probes until the app is ready (true) or `until` passes (false).
 /// `started` is when the adapter started, for the log lines.
-pub fn wait(app: &App, r: &Readiness, started: Instant, until: Option<Instant>) -> bool {
+/// The probes go over `app`'s connection when the check's address is the
+/// app's (the connection then serves the first invocation), otherwise over
+/// one of their own.
+pub fn wait(app: &mut App, r: &Readiness, started: Instant, until: Option<Instant>) -> bool {
+    if app.serves(&r.url) {
+        return probe_until(app, r, started, until);
+    }
+    probe_until(&mut App::new(&r.url, Duration::ZERO), r, started, until)
+}
+
+fn probe_until(app: &mut App, r: &Readiness, started: Instant, until: Option<Instant>) -> bool {
     let uri: Option<Uri> =
         (r.protocol == Protocol::Http).then(|| r.url.parse().expect("BUG: config checked the URL"));
     let mut probe_timeout = FIRST_PROBE_TIMEOUT;
@@ -50,7 +61,7 @@ pub fn wait(app: &App, r: &Readiness, started: Instant, until: Option<Instant>) 
                     false
                 }
                 Err(e) => {
-                    if matches!(e, ureq::Error::Timeout(_)) {
+                    if matches!(e, Fault::Timeout) {
                         probe_timeout *= 2;
                     }
                     log::trace!("readiness: {}: {e}", r.url);

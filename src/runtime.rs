@@ -1,27 +1,28 @@
 //! The Lambda Runtime API: fetch the next invocation, post its response or
-//! its error, report an init error.
+//! its error, stream a response, report an init error, and SnapStart's
+//! restore calls.
 //!
 //! `next` never gives up: a Runtime API that answers 5xx or drops the
 //! connection is retried with back-off. Posts are retried a few times on
-//! transport errors and 5xx, since an invocation must get its answer.
+//! transport errors and 5xx, since an invocation must get its answer, and
+//! every post is bounded in time. One kept connection per worker.
 
 use std::thread;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, percent_encode};
-use ureq::config::AutoHeaderValue;
-use ureq::http::{
-    self, HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, Uri,
-};
-use ureq::unversioned::transport::DefaultConnector;
-use ureq::{Agent, AsSendBody, Body};
+use ureq::http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode, Uri, header};
 
-use crate::app::LiteralResolver;
 use crate::error::{Error, RuntimeFault};
-use crate::event::push_str;
+use crate::invocation::Invocation;
+use crate::stream::Stream;
+use crate::transport::{Conn, Fault, host_port};
 
 /// Lambda's invocation payload limit is 6 MB; leave room for emulators.
-const MAX_EVENT: u64 = 32 * 1024 * 1024;
+const MAX_EVENT: usize = 32 * 1024 * 1024;
+
+/// The answer heads of the Runtime API are small.
+const MAX_HEAD: usize = 16 * 1024;
 
 /// Back-off bounds for a Runtime API that fails.
 const FIRST_BACKOFF: Duration = Duration::from_millis(5);
@@ -37,82 +38,112 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
 /// Attempts for a response or error post.
 const POST_ATTEMPTS: u32 = 3;
 
-/// Time kept back from Lambda's deadline to post an error before Lambda
-/// stops the invocation (decisions.md #11).
-const DEADLINE_MARGIN: Duration = Duration::from_millis(100);
+/// All attempts of an invocation's response or error post together.
+const POST_TIME: Duration = Duration::from_secs(10);
 
-/// One invocation, as `next` delivered it.
-#[derive(Debug, Default, Clone)]
-pub struct Invocation {
-    pub id: String,
-    /// `Lambda-Runtime-Deadline-Ms`, Unix epoch milliseconds.
-    pub deadline_ms: Option<u64>,
-    pub function_arn: String,
-    pub trace_id: Option<String>,
-    /// `Lambda-Runtime-Client-Context`, as sent.
-    pub client_context: Option<String>,
-    /// `Lambda-Runtime-Cognito-Identity`, as sent.
-    pub identity: Option<String>,
-    pub tenant_id: Option<String>,
-    pub payload: Vec<u8>,
+/// All attempts of an init or restore error post together: an init error
+/// must end the process soon, whether or not Lambda takes the report
+/// (decisions.md #17).
+pub const INIT_ERROR_TIME: Duration = Duration::from_secs(2);
+
+const USER_AGENT: HeaderValue =
+    HeaderValue::from_static(concat!("lambda-adapter/", env!("CARGO_PKG_VERSION")));
+const JSON: HeaderValue = HeaderValue::from_static("application/json");
+const ERROR_JSON: HeaderValue = HeaderValue::from_static("application/vnd.aws.lambda.error+json");
+const ERROR_TYPE: HeaderName = HeaderName::from_static("lambda-runtime-function-error-type");
+
+/// A client of one Runtime (or Extensions) API: its address and one
+/// kept connection.
+pub struct Api {
+    conn: Conn,
+    /// `http://host:port[/base]`
+    base: String,
 }
 
-impl Invocation {
-    /// When the app request must be done by: Lambda's deadline less a margin;
-    /// none when the deadline is absent or already past (local emulators).
-    pub fn deadline(&self) -> Option<Instant> {
-        let deadline = UNIX_EPOCH + Duration::from_millis(self.deadline_ms?);
-        let left = deadline.duration_since(SystemTime::now()).ok()?;
-        let left = if left > DEADLINE_MARGIN * 2 {
-            left - DEADLINE_MARGIN
-        } else {
-            left / 2
-        };
-        Some(Instant::now() + left)
+impl Api {
+    /// `base` is `http://host:port[/base]`, as config checked it.
+    pub fn new(base: &str) -> Api {
+        let (host, port) = host_port(base);
+        Api {
+            conn: Conn::new(host, port, MAX_HEAD, None),
+            base: base.to_owned(),
+        }
+    }
+
+    /// `{base}{path}` as a URI.
+    pub fn uri(&self, path: &str) -> Result<Uri, Fault> {
+        let mut url = String::with_capacity(self.base.len() + path.len());
+        url.push_str(&self.base);
+        url.push_str(path);
+        Uri::try_from(url).map_err(|e| Fault::Protocol(ureq_proto::Error::BadHeader(e.to_string())))
+    }
+
+    /// Sends one request with a small answer; returns its status and
+    /// headers, the body read into `body` (at most `limit` bytes).
+    pub fn call(
+        &mut self,
+        req: Request<()>,
+        data: &[u8],
+        body: &mut Vec<u8>,
+        limit: usize,
+        deadline: Option<Instant>,
+    ) -> Result<(StatusCode, HeaderMap), Fault> {
+        let (resp, reader) = self.conn.send(req, data, deadline)?;
+        reader.read_to_end(body, limit)?;
+        let (parts, ()) = resp.into_parts();
+        Ok((parts.status, parts.headers))
+    }
+
+    /// A request to `uri` with our User-Agent.
+    pub fn request(&self, method: Method, uri: Uri) -> Request<()> {
+        let mut req = Request::new(());
+        *req.method_mut() = method;
+        *req.uri_mut() = uri;
+        req.headers_mut().insert(header::USER_AGENT, USER_AGENT);
+        req
     }
 }
 
 pub struct Runtime {
-    agent: Agent,
-    /// `http://host:port[/base]/2018-06-01/runtime`
-    base: String,
+    api: Api,
+    /// `.../invocation/next`, made once.
+    next: Uri,
+    /// Small answers' bodies, reused.
+    scratch: Vec<u8>,
 }
 
 impl Runtime {
+    /// `api` is the Runtime API's base URL, `http://host:port[/base]`.
     pub fn new(api: &str) -> Runtime {
-        Runtime::with_agent(api, agent())
-    }
-
-    /// A client that shares `agent` (made by `agent()`) and its connections.
-    pub fn with_agent(api: &str, agent: Agent) -> Runtime {
+        let api = Api::new(api);
+        let next = api
+            .uri("/2018-06-01/runtime/invocation/next")
+            .expect("BUG: config checked the base URL");
         Runtime {
-            agent,
-            base: format!("{api}/2018-06-01/runtime"),
+            api,
+            next,
+            scratch: Vec::new(),
         }
     }
 
-    /// Starts a streamed response for `id` (see `stream`).
-    pub fn stream(&self, id: &str) -> Result<crate::stream::Stream, Error> {
-        // `base` is `http://authority/path`, as config built it.
-        let rest = self
-            .base
-            .strip_prefix("http://")
-            .expect("BUG: config builds http:// URLs");
-        let (authority, _) = rest.split_once('/').expect("BUG: the base has a path");
-        let url = self.url(id, "response");
-        let path = &url["http://".len() + authority.len()..];
-        crate::stream::Stream::open(authority, path).map_err(|e| Error::Runtime {
+    /// Starts a streamed response for `id` (see `stream`), on a connection of its own.
+    pub fn stream(&self, id: &str) -> Result<Stream, Error> {
+        let fault = |e| Error::Runtime {
             call: "response (streaming)",
-            source: RuntimeFault::Transport(e.into()),
-        })
+            source: RuntimeFault::Transport(e),
+        };
+        let uri = self.invocation_uri(id, "response").map_err(fault)?;
+        let req = self.api.request(Method::POST, uri);
+        let conn = self.api.conn.fresh();
+        Stream::open(conn, req).map_err(fault)
     }
 
     /// Waits for the next invocation, however long the Runtime API takes.
-    pub fn next(&self) -> Invocation {
-        let url = format!("{}/invocation/next", self.base);
+    /// `payload` is the buffer the event is read into (its capacity reused).
+    pub fn next(&mut self, mut payload: Vec<u8>) -> Invocation {
         let mut backoff = FIRST_BACKOFF;
         loop {
-            match self.try_next(&url) {
+            match self.try_next(&mut payload) {
                 Ok(Some(inv)) => return inv,
                 Ok(None) => {}
                 Err(e) => {
@@ -125,34 +156,35 @@ impl Runtime {
     }
 
     /// `Ok(None)`: an invocation that was answered here already (unreadable).
-    fn try_next(&self, url: &str) -> Result<Option<Invocation>, Error> {
+    fn try_next(&mut self, payload: &mut Vec<u8>) -> Result<Option<Invocation>, Error> {
         let fault = |source| Error::Runtime {
             call: "next",
             source,
         };
-        let resp = send(&self.agent, Method::GET, url, &[], ())
+        let req = self.api.request(Method::GET, self.next.clone());
+        let (resp, body) = self
+            .api
+            .conn
+            .send(req, &[], None)
             .map_err(|e| fault(RuntimeFault::Transport(e)))?;
         if resp.status() != StatusCode::OK {
+            body.drain(MAX_HEAD);
             return Err(fault(RuntimeFault::Status(resp.status().as_u16())));
         }
-        let (parts, mut body) = resp.into_parts();
-        let h = &parts.headers;
+        let h = resp.headers();
         let Some(id) = text(h, "lambda-runtime-aws-request-id") else {
             return Err(fault(RuntimeFault::Missing(
                 "Lambda-Runtime-Aws-Request-Id",
             )));
         };
-        let payload = match body.with_config().limit(MAX_EVENT).read_to_vec() {
-            Ok(p) => p,
-            Err(e) => {
-                let e = Error::event(
-                    "(payload)",
-                    format!("could not read the event from the Runtime API: {e}"),
-                );
-                self.fail(&id, &e);
-                return Ok(None);
-            }
-        };
+        if let Err(e) = body.read_to_end(payload, MAX_EVENT) {
+            let e = Error::event(
+                "(payload)",
+                format!("could not read the event from the Runtime API: {e}"),
+            );
+            self.fail(&id, &e);
+            return Ok(None);
+        }
         Ok(Some(Invocation {
             deadline_ms: text(h, "lambda-runtime-deadline-ms").and_then(|d| d.trim().parse().ok()),
             function_arn: text(h, "lambda-runtime-invoked-function-arn").unwrap_or_default(),
@@ -160,7 +192,7 @@ impl Runtime {
             client_context: text(h, "lambda-runtime-client-context"),
             identity: text(h, "lambda-runtime-cognito-identity"),
             tenant_id: text(h, "lambda-runtime-aws-tenant-id"),
-            payload,
+            payload: std::mem::take(payload),
             id,
         }))
     }
@@ -169,8 +201,9 @@ impl Runtime {
     /// large, or still failing after the retries): the caller reports it
     /// through `fail`, so that the invocation gets an answer rather than
     /// waiting for its timeout.
-    pub fn respond(&self, id: &str, body: &[u8]) -> Result<(), Error> {
-        match self.post("response", &self.url(id, "response"), None, body) {
+    pub fn respond(&mut self, id: &str, body: &[u8]) -> Result<(), Error> {
+        let uri = self.invocation_uri(id, "response");
+        match self.post("response", uri, None, body, POST_TIME) {
             Err(Error::Runtime {
                 source: RuntimeFault::Status(413),
                 ..
@@ -182,140 +215,109 @@ impl Runtime {
     }
 
     /// Posts an invocation error; failures are logged.
-    pub fn fail(&self, id: &str, e: &Error) {
+    pub fn fail(&mut self, id: &str, e: &Error) {
         log::error!("invocation {id}: {}: {e}", e.error_type());
-        if let Err(post) = self.post(
-            "error",
-            &self.url(id, "error"),
-            Some(e.error_type()),
-            &error_body(e),
-        ) {
+        let uri = self.invocation_uri(id, "error");
+        if let Err(post) = self.post("error", uri, Some(e), &e.json(), POST_TIME) {
             log::error!("invocation {id}: could not report the error: {post}");
         }
     }
 
-    /// Reports a failure before the first invocation.
-    pub fn init_error(&self, e: &Error) -> Result<(), Error> {
-        self.post(
-            "init/error",
-            &format!("{}/init/error", self.base),
-            Some(e.error_type()),
-            &error_body(e),
-        )
+    /// Reports a failure before the first invocation, within `INIT_ERROR_TIME`.
+    pub fn init_error(&mut self, e: &Error) -> Result<(), Error> {
+        let uri = self.api.uri("/2018-06-01/runtime/init/error");
+        self.post("init/error", uri, Some(e), &e.json(), INIT_ERROR_TIME)
     }
 
-    fn url(&self, id: &str, what: &str) -> String {
-        format!(
-            "{}/invocation/{}/{what}",
-            self.base,
-            percent_encode(id.as_bytes(), SEGMENT)
-        )
-    }
-
-    /// POSTs `body`; an error post when `error_type` is given.
-    fn post(
-        &self,
-        call: &'static str,
-        url: &str,
-        error_type: Option<&str>,
-        body: &[u8],
-    ) -> Result<(), Error> {
-        let headers: &[(&str, &str)] = match error_type {
-            Some(t) => &[
-                ("content-type", "application/vnd.aws.lambda.error+json"),
-                ("lambda-runtime-function-error-type", t),
-            ],
-            None => &[("content-type", "application/json")],
+    /// SnapStart: tells Lambda the runtime is ready for the snapshot, and
+    /// returns once the sandbox is restored from it (or Lambda answers
+    /// otherwise, which is an error).
+    pub fn restore_next(&mut self) -> Result<(), Error> {
+        let fault = |source| Error::Runtime {
+            call: "restore/next",
+            source,
         };
+        let uri = self
+            .api
+            .uri("/2018-06-01/runtime/restore/next")
+            .map_err(|e| fault(RuntimeFault::Transport(e)))?;
+        let req = self.api.request(Method::GET, uri);
+        let (status, _) = self
+            .api
+            .call(req, &[], &mut self.scratch, MAX_HEAD, None)
+            .map_err(|e| fault(RuntimeFault::Transport(e)))?;
+        if !status.is_success() {
+            return Err(fault(RuntimeFault::Status(status.as_u16())));
+        }
+        Ok(())
+    }
+
+    /// SnapStart: reports a failure of the after-restore phase, within `INIT_ERROR_TIME`.
+    pub fn restore_error(&mut self, e: &Error) -> Result<(), Error> {
+        let uri = self.api.uri("/2018-06-01/runtime/restore/error");
+        self.post("restore/error", uri, Some(e), &e.json(), INIT_ERROR_TIME)
+    }
+
+    fn invocation_uri(&self, id: &str, what: &str) -> Result<Uri, Fault> {
+        let id = percent_encode(id.as_bytes(), SEGMENT);
+        self.api
+            .uri(&format!("/2018-06-01/runtime/invocation/{id}/{what}"))
+    }
+
+    /// POSTs `body`, an error report when `error` is given, retrying
+    /// transport errors and 5xx until `budget` is spent.
+    fn post(
+        &mut self,
+        call: &'static str,
+        uri: Result<Uri, Fault>,
+        error: Option<&Error>,
+        body: &[u8],
+        budget: Duration,
+    ) -> Result<(), Error> {
+        let fault = |source| Error::Runtime { call, source };
+        let uri = uri.map_err(|e| fault(RuntimeFault::Transport(e)))?;
+        let deadline = Instant::now() + budget;
         let mut attempt = 1;
         loop {
-            let result = send(&self.agent, Method::POST, url, headers, body);
-            let source = match result.map(drain) {
-                Ok(resp) if resp.status().is_success() => return Ok(()),
-                Ok(resp) if resp.status() == StatusCode::GONE => {
+            let mut req = self.api.request(Method::POST, uri.clone());
+            let headers = req.headers_mut();
+            match error {
+                Some(e) => {
+                    headers.insert(header::CONTENT_TYPE, ERROR_JSON);
+                    headers.insert(ERROR_TYPE, HeaderValue::from_static(e.error_type()));
+                }
+                None => {
+                    headers.insert(header::CONTENT_TYPE, JSON);
+                }
+            }
+            headers.insert(header::CONTENT_LENGTH, body.len().into());
+            let result = self
+                .api
+                .call(req, body, &mut self.scratch, MAX_HEAD, Some(deadline));
+            let source = match result {
+                Ok((status, _)) if status.is_success() => return Ok(()),
+                Ok((StatusCode::GONE, _)) => {
                     // Lambda's answer when the invocation already timed out.
                     log::warn!(
                         "runtime API {call}: the invocation is gone (it timed out or was answered)"
                     );
                     return Ok(());
                 }
-                Ok(resp) if resp.status().is_server_error() => {
-                    RuntimeFault::Status(resp.status().as_u16())
+                Ok((status, _)) if status.is_server_error() => {
+                    RuntimeFault::Status(status.as_u16())
                 }
-                Ok(resp) => {
-                    return Err(Error::Runtime {
-                        call,
-                        source: RuntimeFault::Status(resp.status().as_u16()),
-                    });
-                }
+                Ok((status, _)) => return Err(fault(RuntimeFault::Status(status.as_u16()))),
                 Err(e) => RuntimeFault::Transport(e),
             };
-            let e = Error::Runtime { call, source };
-            if attempt == POST_ATTEMPTS {
-                return Err(e);
+            let pause = FIRST_BACKOFF * 4u32.pow(attempt);
+            if attempt == POST_ATTEMPTS || Instant::now() + pause >= deadline {
+                return Err(fault(source));
             }
-            log::warn!("{e}; retrying");
-            thread::sleep(FIRST_BACKOFF * 4u32.pow(attempt));
+            log::warn!("{}; retrying", fault(source));
+            thread::sleep(pause);
             attempt += 1;
         }
     }
-}
-
-/// `{"errorType":"Adapter.X","errorMessage":"..."}`
-pub fn error_body(e: &Error) -> Vec<u8> {
-    let mut out = Vec::with_capacity(128);
-    out.extend_from_slice(b"{\"errorType\":");
-    push_str(&mut out, e.error_type());
-    out.extend_from_slice(b",\"errorMessage\":");
-    push_str(&mut out, &e.to_string());
-    out.push(b'}');
-    out
-}
-
-/// The Runtime API's own client: no User-Agent games, small buffers (its
-/// heads are small), no proxy from the environment, IP addresses taken as
-/// they are (see `LiteralResolver`).
-pub fn agent() -> Agent {
-    let config = Agent::config_builder()
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .user_agent(AutoHeaderValue::Provided(std::sync::Arc::new(
-            concat!("lambda-adapter/", env!("CARGO_PKG_VERSION")).into(),
-        )))
-        .accept(AutoHeaderValue::None)
-        .accept_encoding(AutoHeaderValue::None)
-        .proxy(None)
-        .input_buffer_size(16 * 1024)
-        .output_buffer_size(16 * 1024)
-        .build();
-    Agent::with_parts(config, DefaultConnector::default(), LiteralResolver)
-}
-
-/// Sends `method url` with `headers` and `body`. Every Runtime and Extensions
-/// API call goes through here and `Agent::run`, as the app's do: ureq's
-/// request builder would put a second copy of the call path in the binary.
-pub fn send(
-    agent: &Agent,
-    method: Method,
-    url: &str,
-    headers: &[(&'static str, &str)],
-    body: impl AsSendBody,
-) -> Result<Response<Body>, ureq::Error> {
-    let mut req = Request::new(body);
-    *req.method_mut() = method;
-    *req.uri_mut() = Uri::try_from(url).map_err(http::Error::from)?;
-    for &(name, value) in headers {
-        let value = HeaderValue::from_str(value).map_err(http::Error::from)?;
-        req.headers_mut()
-            .insert(HeaderName::from_static(name), value);
-    }
-    agent.run(req)
-}
-
-/// Reads a small answer's body to its end, so that the connection is reused.
-pub fn drain(mut resp: Response<Body>) -> Response<Body> {
-    let _ = resp.body_mut().with_config().limit(64 * 1024).read_to_vec();
-    resp
 }
 
 fn text(h: &HeaderMap, name: &'static str) -> Option<String> {

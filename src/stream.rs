@@ -2,14 +2,16 @@
 //! forwards the app's body as it arrives, and reports an error after the
 //! first byte with real HTTP trailers.
 //!
-//! ureq cannot send trailers, so this small writer speaks HTTP/1.1 itself over
-//! a connection of its own, which it closes after the response, as Lambda
-//! expects of streaming runtimes. Memory stays bounded: one buffer, reused.
+//! The request goes through `transport::Upload` on a connection of its own,
+//! which is closed after the response, as Lambda expects of streaming
+//! runtimes. Memory stays bounded: one buffer, reused.
 
-use std::io::{self, BufRead, BufReader, BufWriter, Read, Write};
-use std::net::TcpStream;
+use std::io::{self, Read};
+
+use ureq::http::{HeaderName, HeaderValue, Request, header};
 
 use crate::error::Error;
+use crate::transport::{Conn, Fault, Upload};
 
 /// The content type Function URLs read as prelude, 8 NULs, then the body.
 pub const CONTENT_TYPE: &str = "application/vnd.awslambda.http-integration-response";
@@ -19,46 +21,44 @@ const BUFFER: usize = 32 * 1024;
 
 /// A streamed response in progress.
 pub struct Stream {
-    writer: BufWriter<TcpStream>,
+    upload: Upload,
 }
 
 impl Stream {
-    /// Connects to `authority` (`host:port`) and sends the head of a
-    /// streaming `POST path`.
-    pub fn open(authority: &str, path: &str) -> io::Result<Stream> {
-        let tcp = TcpStream::connect(authority)?;
-        tcp.set_nodelay(true)?;
-        let mut writer = BufWriter::with_capacity(BUFFER + 64, tcp);
-        write!(
-            writer,
-            "POST {path} HTTP/1.1\r\n\
-             Host: {authority}\r\n\
-             User-Agent: lambda-adapter/{}\r\n\
-             Content-Type: {CONTENT_TYPE}\r\n\
-             Lambda-Runtime-Function-Response-Mode: streaming\r\n\
-             Transfer-Encoding: chunked\r\n\
-             Trailer: Lambda-Runtime-Function-Error-Type\r\n\
-             Trailer: Lambda-Runtime-Function-Error-Body\r\n\r\n",
-            env!("CARGO_PKG_VERSION")
-        )?;
-        Ok(Stream { writer })
+    /// Connects and sends the head of a streaming `req` (a POST with no body yet).
+    pub fn open(conn: Conn, mut req: Request<()>) -> Result<Stream, Fault> {
+        let h = req.headers_mut();
+        h.insert(header::CONTENT_TYPE, HeaderValue::from_static(CONTENT_TYPE));
+        h.insert(
+            HeaderName::from_static("lambda-runtime-function-response-mode"),
+            HeaderValue::from_static("streaming"),
+        );
+        h.insert(
+            header::TRANSFER_ENCODING,
+            HeaderValue::from_static("chunked"),
+        );
+        h.append(
+            header::TRAILER,
+            HeaderValue::from_static("Lambda-Runtime-Function-Error-Type"),
+        );
+        h.append(
+            header::TRAILER,
+            HeaderValue::from_static("Lambda-Runtime-Function-Error-Body"),
+        );
+        Ok(Stream {
+            upload: conn.upload(req)?,
+        })
     }
 
     /// Sends `data` as one chunk, now. Empty data is skipped: an empty chunk
     /// would end the body.
-    pub fn send(&mut self, data: &[u8]) -> io::Result<()> {
-        if data.is_empty() {
-            return Ok(());
-        }
-        write!(self.writer, "{:x}\r\n", data.len())?;
-        self.writer.write_all(data)?;
-        self.writer.write_all(b"\r\n")?;
-        self.writer.flush()
+    pub fn send(&mut self, data: &[u8]) -> Result<(), Fault> {
+        self.upload.send(data)
     }
 
     /// Copies `body` chunk by chunk as it arrives. `Err(Ok(e))` is a failure
     /// reading the app's body; `Err(Err(e))` one writing to the Runtime API.
-    pub fn copy(&mut self, body: &mut impl Read) -> Result<u64, Result<io::Error, io::Error>> {
+    pub fn copy(&mut self, body: &mut impl Read) -> Result<u64, Result<io::Error, Fault>> {
         let mut buf = vec![0; BUFFER];
         let mut total = 0;
         loop {
@@ -75,49 +75,40 @@ impl Stream {
 
     /// Ends the body, with the error trailers when `error` is given, and
     /// returns the Runtime API's status code.
-    pub fn finish(mut self, error: Option<&Error>) -> io::Result<u16> {
-        self.writer.write_all(b"0\r\n")?;
+    pub fn finish(self, error: Option<&Error>) -> Result<u16, Fault> {
+        let mut trailers = Vec::new();
         if let Some(e) = error {
-            let body = crate::runtime::error_body(e);
-            write!(
-                self.writer,
-                "Lambda-Runtime-Function-Error-Type: {}\r\nLambda-Runtime-Function-Error-Body: {}\r\n",
-                e.error_type(),
-                crate::event::body::encode_base64(&body)
-            )?;
+            trailers.extend_from_slice(b"Lambda-Runtime-Function-Error-Type: ");
+            trailers.extend_from_slice(e.error_type().as_bytes());
+            trailers.extend_from_slice(b"\r\nLambda-Runtime-Function-Error-Body: ");
+            trailers.extend_from_slice(crate::event::body::encode_base64(&e.json()).as_bytes());
+            trailers.extend_from_slice(b"\r\n");
         }
-        self.writer.write_all(b"\r\n")?;
-        self.writer.flush()?;
-        read_status(self.writer.get_ref())
+        self.upload
+            .finish(&trailers, Some(std::time::Instant::now() + ANSWER_TIME))
     }
 }
 
-/// Reads the status code of the answer, and its headers.
-fn read_status(tcp: &TcpStream) -> io::Result<u16> {
-    let mut reader = BufReader::new(tcp);
-    let mut line = String::new();
-    reader.read_line(&mut line)?;
-    let status = line.split(' ').nth(1).and_then(|s| s.parse().ok());
-    let status = status.ok_or_else(|| {
-        io::Error::new(
-            io::ErrorKind::InvalidData,
-            format!("not an HTTP answer: {line:?}"),
-        )
-    })?;
-    loop {
-        line.clear();
-        if reader.read_line(&mut line)? == 0 || line == "\r\n" || line == "\n" {
-            return Ok(status);
-        }
-    }
-}
+/// How long the Runtime API may take to answer a finished stream.
+const ANSWER_TIME: std::time::Duration = std::time::Duration::from_secs(10);
 
 #[cfg(test)]
 mod tests {
+    use std::io::{BufRead, BufReader, Write};
     use std::net::TcpListener;
     use std::thread;
 
     use super::*;
+    use ureq::http::Method;
+
+    fn open(addr: &str, path: &str) -> Stream {
+        let (host, port) = addr.rsplit_once(':').unwrap();
+        let conn = Conn::new(host, port.parse().unwrap(), 1024, None);
+        let mut req = Request::new(());
+        *req.method_mut() = Method::POST;
+        *req.uri_mut() = format!("http://{addr}{path}").parse().unwrap();
+        Stream::open(conn, req).unwrap()
+    }
 
     /// Runs `f` against a listener that records every byte and answers 202.
     fn capture(f: impl FnOnce(&str) -> u16) -> (u16, String) {
@@ -152,8 +143,7 @@ mod tests {
     #[test]
     fn chunks_and_a_clean_end() {
         let (status, wire) = capture(|addr| {
-            let mut s =
-                Stream::open(addr, "/rt/2018-06-01/runtime/invocation/id/response").unwrap();
+            let mut s = open(addr, "/rt/2018-06-01/runtime/invocation/id/response");
             s.send(b"{\"statusCode\":200}").unwrap();
             s.send(b"").unwrap();
             s.send(&[0; 8]).unwrap();
@@ -167,13 +157,16 @@ mod tests {
             "{head}"
         );
         for h in [
-            "Lambda-Runtime-Function-Response-Mode: streaming",
-            "Transfer-Encoding: chunked",
-            "Trailer: Lambda-Runtime-Function-Error-Type",
-            "Trailer: Lambda-Runtime-Function-Error-Body",
-            "Content-Type: application/vnd.awslambda.http-integration-response",
+            "lambda-runtime-function-response-mode: streaming",
+            "transfer-encoding: chunked",
+            "trailer: Lambda-Runtime-Function-Error-Type",
+            "trailer: Lambda-Runtime-Function-Error-Body",
+            "content-type: application/vnd.awslambda.http-integration-response",
         ] {
-            assert!(head.contains(h), "{h}: {head}");
+            assert!(
+                head.to_ascii_lowercase().contains(&h.to_ascii_lowercase()),
+                "{h}: {head}"
+            );
         }
         assert_eq!(
             body,
@@ -184,7 +177,7 @@ mod tests {
     #[test]
     fn errors_after_the_first_byte_are_trailers() {
         let (_, wire) = capture(|addr| {
-            let mut s = Stream::open(addr, "/x").unwrap();
+            let mut s = open(addr, "/x");
             s.send(b"partial").unwrap();
             s.finish(Some(&Error::event("body", "cut"))).unwrap()
         });
@@ -220,7 +213,7 @@ mod tests {
             }
         }
         let (_, wire) = capture(|addr| {
-            let mut s = Stream::open(addr, "/x").unwrap();
+            let mut s = open(addr, "/x");
             let err = s.copy(&mut Broken(false)).unwrap_err();
             assert_eq!(err.unwrap().kind(), io::ErrorKind::ConnectionReset);
             s.finish(None).unwrap()

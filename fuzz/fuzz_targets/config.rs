@@ -14,7 +14,7 @@
 
 use lambda_adapter::config::{Config, Logging};
 use lambda_adapter::event;
-use lambda_adapter::runtime::Invocation;
+use lambda_adapter::invocation::Invocation;
 use lambda_adapter_fuzz::check_request;
 use libfuzzer_sys::fuzz_target;
 use serde_json::Value;

@@ -21,7 +21,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use lambda_adapter::config::Config;
 use lambda_adapter::event::{self, Source};
-use lambda_adapter::runtime::Invocation;
+use lambda_adapter::invocation::Invocation;
 use lambda_adapter_fuzz::{check_request, configs, fields};
 use libfuzzer_sys::fuzz_target;
 use percent_encoding::percent_decode_str;

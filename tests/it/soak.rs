@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use lambda_adapter::config::Config;
 use lambda_adapter::event::{self, Source, body::decode_base64};
-use lambda_adapter::runtime::Invocation;
+use lambda_adapter::invocation::Invocation;
 use serde_json::{Value, json};
 
 use crate::support::*;
