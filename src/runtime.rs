@@ -51,6 +51,13 @@ const USER_AGENT: HeaderValue =
 const JSON: HeaderValue = HeaderValue::from_static("application/json");
 const ERROR_JSON: HeaderValue = HeaderValue::from_static("application/vnd.aws.lambda.error+json");
 const ERROR_TYPE: HeaderName = HeaderName::from_static("lambda-runtime-function-error-type");
+const REQUEST_ID: HeaderName = HeaderName::from_static("lambda-runtime-aws-request-id");
+const DEADLINE_MS: HeaderName = HeaderName::from_static("lambda-runtime-deadline-ms");
+const FUNCTION_ARN: HeaderName = HeaderName::from_static("lambda-runtime-invoked-function-arn");
+const TRACE_ID: HeaderName = HeaderName::from_static("lambda-runtime-trace-id");
+const CLIENT_CONTEXT: HeaderName = HeaderName::from_static("lambda-runtime-client-context");
+const COGNITO_IDENTITY: HeaderName = HeaderName::from_static("lambda-runtime-cognito-identity");
+const TENANT_ID: HeaderName = HeaderName::from_static("lambda-runtime-aws-tenant-id");
 
 /// A client of one Runtime (or Extensions) API: its address and one
 /// kept connection.
@@ -58,15 +65,20 @@ pub struct Api {
     conn: Conn,
     /// `http://host:port[/base]`
     base: String,
+    /// `host:port`, made once (ureq-proto would format it for every request).
+    host: HeaderValue,
 }
 
 impl Api {
     /// `base` is `http://host:port[/base]`, as config checked it.
     pub fn new(base: &str) -> Api {
         let (host, port) = host_port(base);
+        let authority = &base["http://".len()..];
+        let authority = authority.split('/').next().unwrap_or(authority);
         Api {
             conn: Conn::new(host, port, MAX_HEAD, None),
             base: base.to_owned(),
+            host: HeaderValue::from_str(authority).expect("BUG: config checked the authority"),
         }
     }
 
@@ -99,7 +111,9 @@ impl Api {
         let mut req = Request::new(());
         *req.method_mut() = method;
         *req.uri_mut() = uri;
-        req.headers_mut().insert(header::USER_AGENT, USER_AGENT);
+        let headers = req.headers_mut();
+        headers.insert(header::HOST, self.host.clone());
+        headers.insert(header::USER_AGENT, USER_AGENT);
         req
     }
 }
@@ -172,7 +186,7 @@ impl Runtime {
             return Err(fault(RuntimeFault::Status(resp.status().as_u16())));
         }
         let h = resp.headers();
-        let Some(id) = text(h, "lambda-runtime-aws-request-id") else {
+        let Some(id) = text(h, REQUEST_ID) else {
             return Err(fault(RuntimeFault::Missing(
                 "Lambda-Runtime-Aws-Request-Id",
             )));
@@ -186,12 +200,14 @@ impl Runtime {
             return Ok(None);
         }
         Ok(Some(Invocation {
-            deadline_ms: text(h, "lambda-runtime-deadline-ms").and_then(|d| d.trim().parse().ok()),
-            function_arn: text(h, "lambda-runtime-invoked-function-arn").unwrap_or_default(),
-            trace_id: text(h, "lambda-runtime-trace-id"),
-            client_context: text(h, "lambda-runtime-client-context"),
-            identity: text(h, "lambda-runtime-cognito-identity"),
-            tenant_id: text(h, "lambda-runtime-aws-tenant-id"),
+            deadline_ms: h
+                .get(DEADLINE_MS)
+                .and_then(|d| d.to_str().ok()?.trim().parse().ok()),
+            function_arn: text(h, FUNCTION_ARN).unwrap_or_default(),
+            trace_id: text(h, TRACE_ID),
+            client_context: text(h, CLIENT_CONTEXT),
+            identity: text(h, COGNITO_IDENTITY),
+            tenant_id: text(h, TENANT_ID),
             payload: std::mem::take(payload),
             id,
         }))
@@ -259,9 +275,12 @@ impl Runtime {
     }
 
     fn invocation_uri(&self, id: &str, what: &str) -> Result<Uri, Fault> {
-        let id = percent_encode(id.as_bytes(), SEGMENT);
-        self.api
-            .uri(&format!("/2018-06-01/runtime/invocation/{id}/{what}"))
+        let mut path = String::with_capacity(64 + id.len());
+        path.push_str("/2018-06-01/runtime/invocation/");
+        path.extend(percent_encode(id.as_bytes(), SEGMENT));
+        path.push('/');
+        path.push_str(what);
+        self.api.uri(&path)
     }
 
     /// POSTs `body`, an error report when `error` is given, retrying
@@ -320,8 +339,8 @@ impl Runtime {
     }
 }
 
-fn text(h: &HeaderMap, name: &'static str) -> Option<String> {
-    h.get(HeaderName::from_static(name))
+fn text(h: &HeaderMap, name: HeaderName) -> Option<String> {
+    h.get(name)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
 }

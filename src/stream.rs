@@ -16,7 +16,7 @@ use crate::transport::{Conn, Fault, Upload};
 /// The content type Function URLs read as prelude, 8 NULs, then the body.
 pub const CONTENT_TYPE: &str = "application/vnd.awslambda.http-integration-response";
 
-/// Size of the buffer the app's body is read into; each read becomes one chunk.
+/// Size of the buffer the app's body is read into; each read is sent at once.
 const BUFFER: usize = 32 * 1024;
 
 /// A streamed response in progress.

@@ -109,8 +109,9 @@ pub struct Conn {
     input: Box<[u8]>,
     pos: usize,
     end: usize,
-    /// The request head being written.
+    /// The request head is `head[..head_len]` (see `write_head`).
     head: Vec<u8>,
+    head_len: usize,
     /// An idle connection older than this is closed rather than reused
     /// (`None`: kept as long as the peer keeps it, and a failure on it is
     /// the caller's to retry; zero: one per request).
@@ -146,7 +147,8 @@ impl Conn {
             input: vec![0; max_head].into_boxed_slice(),
             pos: 0,
             end: 0,
-            head: Vec::with_capacity(HEAD_BUFFER),
+            head: Vec::new(),
+            head_len: 0,
             max_idle,
             idle_since: Instant::now(),
             read_timeout: None,
@@ -201,15 +203,16 @@ impl Conn {
     /// The connection is new and is closed when the upload ends.
     pub fn upload(mut self, req: Request<()>) -> Result<Upload, Fault> {
         let mut call = Call::new(req)?.proceed();
-        self.head.clear();
-        write_head(&mut call, &mut self.head)?;
+        self.head_len = write_head(&mut call, &mut self.head)?;
         let call = match call.proceed()? {
             Some(SendRequestResult::SendBody(call)) => call,
             _ => return Err(Fault::Protocol(ureq_proto::Error::BodyIsChunked)),
         };
         self.close();
         let tcp = self.connect(None)?;
-        (&tcp).write_all(&self.head).map_err(Fault::Io)?;
+        (&tcp)
+            .write_all(&self.head[..self.head_len])
+            .map_err(Fault::Io)?;
         self.tcp = Some(tcp);
         Ok(Upload { conn: self, call })
     }
@@ -222,8 +225,7 @@ impl Conn {
             call.force_send_body();
         }
         let mut call = call.proceed();
-        self.head.clear();
-        write_head(&mut call, &mut self.head)?;
+        self.head_len = write_head(&mut call, &mut self.head)?;
         Ok(match call.proceed()? {
             Some(SendRequestResult::RecvResponse(call)) => call,
             Some(SendRequestResult::SendBody(call)) => sent(call, body.len())?,
@@ -333,12 +335,13 @@ impl Conn {
             None => self.connect(deadline)?,
         };
         // Small requests fit in the socket's buffer and cannot block.
-        let total = self.head.len() + body.len();
+        let head = &self.head[..self.head_len];
+        let total = head.len() + body.len();
         if total > 16 * 1024 {
             let left = time_left(deadline)?;
             tcp.set_write_timeout(left).map_err(Fault::Io)?;
         }
-        let mut bufs = [IoSlice::new(&self.head), IoSlice::new(body)];
+        let mut bufs = [IoSlice::new(head), IoSlice::new(body)];
         let mut bufs = &mut bufs[..];
         let mut written = 0;
         while written < total {
@@ -415,27 +418,27 @@ impl Conn {
 }
 
 /// Writes the whole request head into `out`, growing it for long headers.
+/// `out`'s length is its usable size, kept between requests so that it is
+/// zeroed once, not for every head; returns the head's length.
 fn write_head(
     call: &mut Call<ureq_proto::client::state::SendRequest>,
     out: &mut Vec<u8>,
-) -> Result<(), Fault> {
+) -> Result<usize, Fault> {
+    if out.len() < HEAD_BUFFER {
+        out.resize(HEAD_BUFFER, 0);
+    }
+    let mut len = 0;
     loop {
-        let len = out.len();
-        let room = out.capacity().max(HEAD_BUFFER) - len;
-        out.resize(len + room, 0);
         match call.write(&mut out[len..]) {
-            Ok(n) => out.truncate(len + n),
-            Err(ureq_proto::Error::OutputOverflow) => {
-                out.truncate(len);
-                out.reserve(out.capacity() * 2);
-                continue;
-            }
+            Ok(n) => len += n,
+            Err(ureq_proto::Error::OutputOverflow) => {}
             Err(e) => return Err(e.into()),
         }
         if call.can_proceed() {
-            return Ok(());
+            return Ok(len);
         }
-        out.reserve(HEAD_BUFFER);
+        // A header line longer than the room left: more room.
+        out.resize(out.len() * 2, 0);
     }
 }
 
@@ -550,10 +553,16 @@ impl Reader<'_> {
             }
             buf.reserve(len as usize);
         }
+        let hint = self.len_hint().map(|n| n as usize);
         loop {
             let len = buf.len();
-            let room = (buf.capacity() - len).max(16 * 1024).min(limit + 1 - len);
-            buf.resize(len + room, 0);
+            // Exactly the announced length, or growing room for an unknown
+            // one (zeroed before use: no more than will be filled).
+            let room = match hint {
+                Some(n) if n > len => n - len,
+                _ => len.clamp(1024, 64 * 1024),
+            };
+            buf.resize(len + room.min(limit + 1 - len), 0);
             let n = self.read_some(&mut buf[len..]);
             buf.truncate(len + *n.as_ref().unwrap_or(&0));
             match n? {
@@ -613,9 +622,11 @@ impl Upload {
         let mut sent = 0;
         while sent < data.len() {
             let head = &mut self.conn.head;
-            head.clear();
-            let room = self.call.calculate_max_input(data.len() - sent + 32) + 32;
-            head.resize(room.max(64), 0);
+            // The data and the framing of its chunk(s).
+            let room = data.len() - sent + 64;
+            if head.len() < room {
+                head.resize(room, 0);
+            }
             let (used, n) = self.call.write(&data[sent..], head)?;
             sent += used;
             self.write(n)?;
@@ -629,8 +640,6 @@ impl Upload {
     /// trailers, so its last chunk's final CRLF is held back for them.
     pub fn finish(mut self, trailers: &[u8], deadline: Option<Instant>) -> Result<u16, Fault> {
         let head = &mut self.conn.head;
-        head.clear();
-        head.resize(64, 0);
         let (_, n) = self.call.write(&[], head)?;
         debug_assert_eq!(&head[..n], b"0\r\n\r\n");
         head.truncate(n - 2);
