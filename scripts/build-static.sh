@@ -23,6 +23,8 @@
 # Budget: the x86_64 binary must be at most DIST_BUDGET bytes (default
 # 480,000), or the script fails. DIST_OPT_LEVEL=z builds at opt-level z
 # instead of Cargo.toml's, into target/dist-z/ (scripts/bench.sh --opt-level z).
+# DIST_SYMBOLS=1 keeps the symbols, into target/dist-symbols/, for profiles
+# (scripts/bench.sh --profile); no budget, no checks.
 #
 # The check: each file is a static executable for its machine (no ELF
 # interpreter), and starts and serves one Function URL invocation between a
@@ -58,6 +60,11 @@ case $OPT_LEVEL in
        export CARGO_PROFILE_RELEASE_OPT_LEVEL=$OPT_LEVEL ;;
   *) echo "$0: DIST_OPT_LEVEL is s or z, not $OPT_LEVEL" >&2; exit 2 ;;
 esac
+if [[ -n ${DIST_SYMBOLS:-} ]]; then
+  DIST=target/dist-symbols${OPT_LEVEL:+-$OPT_LEVEL}; BUILD_DIR=target/nightly-symbols${OPT_LEVEL:+-$OPT_LEVEL}
+  export CARGO_PROFILE_RELEASE_STRIP=false
+  DIST_BUDGET=999999999 CHECK=0
+fi
 triple() { case $1 in x86_64) echo x86_64-unknown-linux-musl ;; arm64) echo aarch64-unknown-linux-musl ;; esac; }
 # The linker by name, found on PATH: Debian's cross gcc links Rust's self-contained musl objects.
 export CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER=${CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER:-aarch64-linux-gnu-gcc}
