@@ -5,7 +5,8 @@
 #   -> target/layer/lambda-adapter-layer-ARCH.zip, holding
 #        bootstrap                  layer/bootstrap: with AWS_LAMBDA_EXEC_WRAPPER=/opt/bootstrap
 #                                   it execs $LAMBDA_TASK_ROOT/$_HANDLER instead of the runtime's client
-#        extensions/lambda-adapter  the static binary (scripts/build-static.sh for arm64)
+#        extensions/lambda-adapter  the shipped static binary, target/dist/ARCH/lambda-adapter
+#                                   (built by scripts/build-static.sh)
 #
 # Then checks each zip: exactly those two files, mode 755, the binary for the
 # right machine; and the bootstrap, unpacked as Lambda unpacks layers into a
@@ -29,12 +30,7 @@ mkdir -p "$OUT"
 rm -rf "$OUT"/check.* "$OUT"/opt.*  # left by a failed run
 PASSED=0
 
-if [[ " ${ARCHS[*]} " == *" arm64 "* ]]; then
-  scripts/build-static.sh --no-check >/dev/null  # both targets, with the cross linker
-else
-  rustup target list --installed | grep -qx x86_64-unknown-linux-musl || rustup target add x86_64-unknown-linux-musl
-  cargo build --locked --release --target x86_64-unknown-linux-musl
-fi
+scripts/build-static.sh --no-check "${1:-x86_64}" >/dev/null
 
 # zip_layer ZIP BINARY: the layer zip, with fixed dates and modes (reproducible).
 zip_layer() {
@@ -135,11 +131,11 @@ EOF
 
 for arch in "${ARCHS[@]}"; do
   case $arch in
-    x86_64) target=x86_64-unknown-linux-musl machine=62 ;;
-    arm64) target=aarch64-unknown-linux-musl machine=183 ;;
+    x86_64) machine=62 ;;
+    arm64) machine=183 ;;
   esac
   zip=$OUT/lambda-adapter-layer-$arch.zip
-  zip_layer "$zip" "target/$target/release/lambda-adapter"
+  zip_layer "$zip" "target/dist/$arch/lambda-adapter"
   echo "==> $zip ($(stat -c %s "$zip") bytes)"
   opt=$(mktemp -d "$PWD/$OUT/opt.XXXXXX")
   unpack "$zip" "$opt" "$machine"

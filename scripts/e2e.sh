@@ -48,10 +48,9 @@ check() {
   fail "$EXAMPLE: $1"
 }
 
-bold "==> building the adapter (static, as in the images)"
-rustup target list --installed | grep -qx x86_64-unknown-linux-musl || rustup target add x86_64-unknown-linux-musl
-cargo build --locked --release --target x86_64-unknown-linux-musl
-ADAPTER=$PWD/target/x86_64-unknown-linux-musl/release/lambda-adapter
+bold "==> building the adapter (the shipped static binary, as in the images: scripts/build-static.sh)"
+scripts/build-static.sh --no-check x86_64
+ADAPTER=$PWD/target/dist/x86_64/lambda-adapter
 bold "==> cargo-lambda $CARGO_LAMBDA_VERSION (Lambda emulator) in $CARGO_LAMBDA_VENV"
 install_cargo_lambda
 

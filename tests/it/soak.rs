@@ -70,8 +70,8 @@ fn soak() {
     // up to twice that of free heap resident: after a few 4 MiB answers RSS
     // climbs in steps to ~24 MiB and stays there, with no leak. A fixed
     // threshold makes glibc behave like musl, so growth here means a leak.
-    // (`LAMBDA_ADAPTER_BIN=target/x86_64-unknown-linux-musl/release/lambda-adapter`
-    // soaks the shipped binary itself.)
+    // (`LAMBDA_ADAPTER_BIN=target/dist/x86_64/lambda-adapter`, from
+    // scripts/build-static.sh, soaks the shipped binary itself.)
     let s = setup_with(app, &[("MALLOC_MMAP_THRESHOLD_", "131072")]);
     let pid = s.adapter.pid();
     let started = Instant::now();
