@@ -340,7 +340,5 @@ impl Runtime {
 }
 
 fn text(h: &HeaderMap, name: HeaderName) -> Option<String> {
-    h.get(name)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned)
+    h.get(name).and_then(|v| v.to_str().ok()).map(str::to_owned)
 }

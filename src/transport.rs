@@ -27,6 +27,10 @@ use ureq_proto::client::{
 /// one grows it (ureq-proto writes what fits, so a head is never cut).
 const HEAD_BUFFER: usize = 4 * 1024;
 
+/// The input buffer's first size: most answer heads, and a good share of a
+/// body per read.
+const INPUT_BUFFER: usize = 8 * 1024;
+
 /// A read timeout is set again only when it is this much longer than the
 /// time left, so that most requests cost one `setsockopt` at most.
 const TIMEOUT_SLACK: Duration = Duration::from_millis(5);
@@ -105,8 +109,10 @@ pub struct Conn {
     host: String,
     port: u16,
     tcp: Option<TcpStream>,
-    /// Bytes read and not yet used are `input[pos..end]`.
-    input: Box<[u8]>,
+    /// Bytes read and not yet used are `input[pos..end]`. It starts small
+    /// (zeroed once, on first use) and grows for a long head up to `max_head`.
+    input: Vec<u8>,
+    max_head: usize,
     pos: usize,
     end: usize,
     /// The request head is `head[..head_len]` (see `write_head`).
@@ -144,7 +150,8 @@ impl Conn {
             host: host.to_owned(),
             port,
             tcp: None,
-            input: vec![0; max_head].into_boxed_slice(),
+            input: Vec::new(),
+            max_head,
             pos: 0,
             end: 0,
             head: Vec::new(),
@@ -162,7 +169,7 @@ impl Conn {
 
     /// Another connection to the same peer, with the same limits.
     pub fn fresh(&self) -> Conn {
-        Conn::new(&self.host, self.port, self.input.len(), self.max_idle)
+        Conn::new(&self.host, self.port, self.max_head, self.max_idle)
     }
 
     /// Drops the connection; the next request opens a new one.
@@ -389,7 +396,11 @@ impl Conn {
             self.pos = 0;
         }
         if self.end == self.input.len() {
-            return Err(Fault::HeadTooLarge(self.input.len()));
+            if self.input.len() >= self.max_head {
+                return Err(Fault::HeadTooLarge(self.max_head));
+            }
+            let len = (self.input.len() * 4).max(INPUT_BUFFER).min(self.max_head);
+            self.input.resize(len, 0);
         }
         let tcp = self.tcp.as_ref().ok_or(Fault::Closed)?;
         let left = time_left(deadline)?;
