@@ -90,8 +90,8 @@ fn main() {
     init_logging(Logging::from_lookup(get));
     if !args.is_empty() {
         let e = wrapper::exec(&args, env.in_lambda());
-        report_init_error(&get, &e);
         log::error!("{e}");
+        report_init_error(&get, &e);
         exit(match e {
             Error::AppStart {
                 not_found: true, ..
@@ -101,12 +101,13 @@ fn main() {
     }
     if let Err(e) = try_main(&get, started) {
         log::error!("{e}");
+        report_init_error(&get, &e);
         exit(1);
     }
 }
 
 fn try_main(get: &impl Fn(&str) -> Option<String>, started: Instant) -> Result<(), Error> {
-    let cfg = Config::from_lookup(get).inspect_err(|e| report_init_error(get, e))?;
+    let cfg = Config::from_lookup(get)?;
     for warning in &cfg.warnings {
         log::warn!("{warning}");
     }
@@ -353,12 +354,12 @@ fn watch_app(pid: u32, runtime_api: &str) {
                 }
             }
             let e = Error::AppExited;
+            log::error!("{e}");
             if !SERVED.load(Ordering::SeqCst)
                 && let Err(post) = runtime.init_error(&e)
             {
                 log::error!("could not report the init error: {post}");
             }
-            log::error!("{e}");
             exit(1);
         })
         .expect("BUG: cannot spawn the app watch thread");
@@ -383,7 +384,9 @@ fn status_error(resp: Response<Body>) -> Error {
     }
 }
 
-/// Posts a configuration error to `/runtime/init/error` when the Runtime API is known.
+/// Posts a start-up error to `/runtime/init/error` when the Runtime API is
+/// known. Called after the error is logged: the post may fail or time out
+/// (decisions.md #17).
 fn report_init_error(get: &impl Fn(&str) -> Option<String>, e: &Error) {
     if let Ok(api) = config::runtime_api(get)
         && let Err(post) = Runtime::new(&api).init_error(e)

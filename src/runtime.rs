@@ -34,6 +34,9 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'_')
     .remove(b'~');
 
+/// The longest an init error report may take, retries included (decisions.md #17).
+pub const INIT_ERROR_LIMIT: Duration = Duration::from_secs(2);
+
 /// Attempts for a response or error post.
 const POST_ATTEMPTS: u32 = 3;
 
@@ -194,14 +197,46 @@ impl Runtime {
         }
     }
 
-    /// Reports a failure before the first invocation.
+    /// Reports a failure before the first invocation, retrying transport
+    /// errors and 5xx until `INIT_ERROR_LIMIT` has passed in all: the adapter
+    /// exits next, and a Runtime API that never answers (cargo-lambda 1.9.2)
+    /// must not keep it alive (decisions.md #17).
     pub fn init_error(&self, e: &Error) -> Result<(), Error> {
-        self.post(
-            "init/error",
-            &format!("{}/init/error", self.base),
-            Some(e.error_type()),
-            &error_body(e),
-        )
+        let until = Instant::now() + INIT_ERROR_LIMIT;
+        let url = format!("{}/init/error", self.base);
+        let headers = [
+            ("content-type", "application/vnd.aws.lambda.error+json"),
+            ("lambda-runtime-function-error-type", e.error_type()),
+        ];
+        let body = error_body(e);
+        let mut backoff = FIRST_BACKOFF * 4;
+        loop {
+            let left = until.saturating_duration_since(Instant::now());
+            let req = request(Method::POST, &url, &headers, &body[..]).map(|req| {
+                self.agent
+                    .configure_request(req)
+                    .timeout_global(Some(left))
+                    .build()
+            });
+            let (source, retry) = match req.and_then(|req| self.agent.run(req)).map(drain) {
+                Ok(resp) if resp.status().is_success() => return Ok(()),
+                Ok(resp) => (
+                    RuntimeFault::Status(resp.status().as_u16()),
+                    resp.status().is_server_error(),
+                ),
+                Err(e) => (RuntimeFault::Transport(e), true),
+            };
+            let e = Error::Runtime {
+                call: "init/error",
+                source,
+            };
+            if !retry || Instant::now() + backoff >= until {
+                return Err(e);
+            }
+            log::warn!("{e}; retrying");
+            thread::sleep(backoff);
+            backoff *= 4;
+        }
     }
 
     fn url(&self, id: &str, what: &str) -> String {
@@ -301,6 +336,16 @@ pub fn send(
     headers: &[(&'static str, &str)],
     body: impl AsSendBody,
 ) -> Result<Response<Body>, ureq::Error> {
+    agent.run(request(method, url, headers, body)?)
+}
+
+/// The request `send` sends, for a caller that configures it first.
+fn request<B>(
+    method: Method,
+    url: &str,
+    headers: &[(&'static str, &str)],
+    body: B,
+) -> Result<Request<B>, ureq::Error> {
     let mut req = Request::new(body);
     *req.method_mut() = method;
     *req.uri_mut() = Uri::try_from(url).map_err(http::Error::from)?;
@@ -309,7 +354,7 @@ pub fn send(
         req.headers_mut()
             .insert(HeaderName::from_static(name), value);
     }
-    agent.run(req)
+    Ok(req)
 }
 
 /// Reads a small answer's body to its end, so that the connection is reused.

@@ -2,6 +2,7 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::json;
 
@@ -161,6 +162,34 @@ fn configuration_errors_reach_init_error_and_exit_non_zero() {
         );
         assert_eq!(adapter.wait_exit(), Some(1), "{var}");
         adapter.wait_for_log(var);
+    }
+}
+
+/// How long an init error may hold the exit: the post's 2 s in all, plus
+/// start-up and exit on a busy machine.
+pub const INIT_ERROR_EXIT: Duration = Duration::from_secs(5);
+
+#[test]
+fn an_init_error_is_logged_first_and_its_post_is_bounded() {
+    // decisions.md #17: cargo-lambda 1.9.2 accepts the post and never answers;
+    // a Runtime API may also answer 5xx to every attempt.
+    for fault in [Fault::Hang, Fault::Status(500)] {
+        let rt = MockRuntime::start();
+        rt.fault_always("init/error", fault.clone());
+        let mut adapter = spawn_adapter(&rt, free_port(), &[("AWS_LWA_PORT", "abc")]);
+        assert_eq!(
+            adapter.wait_exit_within(INIT_ERROR_EXIT),
+            Some(1),
+            "{fault:?}"
+        );
+        rt.wait_for_call("POST /2018-06-01/runtime/init/error");
+        let log = adapter.log_text();
+        let first = log.lines().next().unwrap_or_default();
+        assert!(
+            first.starts_with("[ERROR lambda_adapter] configuration: AWS_LWA_PORT=\"abc\""),
+            "{fault:?}: {log}"
+        );
+        adapter.wait_for_log("could not report the init error");
     }
 }
 

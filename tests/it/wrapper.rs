@@ -120,6 +120,25 @@ fn a_command_that_cannot_start_is_an_init_error() {
 }
 
 #[test]
+fn a_command_that_cannot_start_exits_even_if_the_init_error_post_hangs() {
+    // decisions.md #17: a wrapper-mode container whose CMD does not exist.
+    for fault in [Fault::Hang, Fault::Status(503)] {
+        let rt = MockRuntime::start();
+        rt.fault_always("init/error", fault.clone());
+        let mut adapter = spawn_with(&["/nonexistent/app"], &env(Some(&rt), free_port()));
+        assert_eq!(
+            adapter.wait_exit_within(crate::startup::INIT_ERROR_EXIT),
+            Some(127),
+            "{fault:?}"
+        );
+        rt.wait_for_call("POST /2018-06-01/runtime/init/error");
+        let line = adapter.wait_for_log("/nonexistent/app");
+        assert!(line.starts_with("[ERROR lambda_adapter]"), "{line}");
+        adapter.wait_for_log("could not report the init error");
+    }
+}
+
+#[test]
 fn an_app_that_dies_between_invocations_ends_the_helper() {
     let rt = MockRuntime::start();
     let adapter = spawn_with(&["python3", "-c", APP], &env(Some(&rt), free_port()));
