@@ -332,17 +332,54 @@ pub fn runtime_api(get: &impl Fn(&str) -> Option<String>) -> Result<String, Erro
 /// The process environment, read once (a `getenv` per variable costs more
 /// than one pass over Lambda's few dozen variables). The only reader of the
 /// environment; nothing writes it.
-pub struct Env(Vec<(String, String)>);
+pub struct Env {
+    vars: Vec<(String, String)>,
+    /// The adapter's variables that were set but empty, sorted.
+    empty: Vec<String>,
+}
+
+/// Variables the adapter reads besides every `AWS_LWA_*` one: an empty value
+/// of these means unset.
+const NAMES: &[&str] = &[
+    "PORT",
+    "HOST",
+    "READINESS_CHECK_PORT",
+    "READINESS_CHECK_PATH",
+    "READINESS_CHECK_PROTOCOL",
+    "ASYNC_INIT",
+    "REMOVE_BASE_PATH",
+    "AWS_LAMBDA_RUNTIME_API",
+    "AWS_LAMBDA_MAX_CONCURRENCY",
+    "AWS_LAMBDA_LOG_LEVEL",
+    "AWS_LAMBDA_LOG_FORMAT",
+];
 
 impl Env {
     pub fn read() -> Env {
-        let vars = std::env::vars_os()
-            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
-        Env(vars.collect())
+        Env::from_vars(
+            std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),
+        )
+    }
+
+    /// Drops the adapter's variables whose value is empty or blank:
+    /// CloudFormation, SAM and Terraform templates write `""` for optional
+    /// values, which must behave as unset (decisions.md #18).
+    pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Env {
+        let (mut kept, mut empty) = (Vec::new(), Vec::new());
+        for (k, v) in vars {
+            if v.trim().is_empty() && (k.starts_with("AWS_LWA_") || NAMES.contains(&k.as_str())) {
+                empty.push(k);
+            } else {
+                kept.push((k, v));
+            }
+        }
+        empty.sort();
+        Env { vars: kept, empty }
     }
 
     pub fn get(&self, name: &str) -> Option<String> {
-        self.0
+        self.vars
             .iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.clone())
@@ -350,7 +387,17 @@ impl Env {
 
     /// Whether this process runs inside Lambda (or an emulator): the Runtime API is known.
     pub fn in_lambda(&self) -> bool {
-        self.0.iter().any(|(k, _)| k == "AWS_LAMBDA_RUNTIME_API")
+        self.vars.iter().any(|(k, _)| k == "AWS_LAMBDA_RUNTIME_API")
+    }
+
+    /// One line naming the variables that were empty, for `main` to log.
+    pub fn warning(&self) -> Option<String> {
+        (!self.empty.is_empty()).then(|| {
+            format!(
+                "empty variables are treated as unset: {}",
+                self.empty.join(", ")
+            )
+        })
     }
 }
 

@@ -99,6 +99,9 @@ fn main() {
             _ => 126,
         });
     }
+    if let Some(w) = env.warning() {
+        log::warn!("{w}");
+    }
     if let Err(e) = try_main(&get, started) {
         log::error!("{e}");
         report_init_error(&get, &e);

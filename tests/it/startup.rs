@@ -282,6 +282,69 @@ fn json_log_format() {
 }
 
 #[test]
+fn every_variable_empty_at_once_is_every_default() {
+    // decisions.md #18. PORT carries the app's port, so the empty AWS_LWA_PORT
+    // must fall through to it; every other name is empty.
+    let empty = [
+        "AWS_LWA_PORT",
+        "AWS_LWA_HOST",
+        "HOST",
+        "AWS_LWA_READINESS_CHECK_PORT",
+        "READINESS_CHECK_PORT",
+        "AWS_LWA_READINESS_CHECK_PATH",
+        "READINESS_CHECK_PATH",
+        "AWS_LWA_READINESS_CHECK_PROTOCOL",
+        "READINESS_CHECK_PROTOCOL",
+        "AWS_LWA_READINESS_CHECK_HEALTHY_STATUS",
+        "AWS_LWA_READINESS_CHECK_MIN_UNHEALTHY_STATUS",
+        "AWS_LWA_ASYNC_INIT",
+        "ASYNC_INIT",
+        "AWS_LWA_REMOVE_BASE_PATH",
+        "REMOVE_BASE_PATH",
+        "AWS_LWA_PASS_THROUGH_PATH",
+        "AWS_LWA_ENABLE_COMPRESSION",
+        "AWS_LWA_INVOKE_MODE",
+        "AWS_LWA_AUTHORIZATION_SOURCE",
+        "AWS_LWA_ERROR_STATUS_CODES",
+        "AWS_LWA_LAMBDA_RUNTIME_API_PROXY",
+        "AWS_LAMBDA_MAX_CONCURRENCY",
+        "AWS_LAMBDA_LOG_LEVEL",
+        "AWS_LAMBDA_LOG_FORMAT",
+    ];
+    let app = EchoApp::start();
+    let port = app.port.to_string();
+    let mut env: Vec<(&str, &str)> = empty.iter().map(|&k| (k, "")).collect();
+    env.push(("PORT", &port));
+    let s = setup_with(app, &env);
+    assert_eq!(
+        s.rt.invoke(Event::json("e1", &get_event("/api/x")))
+            .expect_response()["statusCode"],
+        200
+    );
+    assert_eq!(s.app.request_to("/api/x").method, "GET");
+    let out =
+        s.rt.invoke(Event::json("e2", &json!({"source": "aws.events"})));
+    out.expect_response();
+    assert_eq!(s.app.request_to("/events").method, "POST");
+
+    let line = s.adapter.wait_for_log("empty variables");
+    assert!(
+        line.starts_with("[WARN  lambda_adapter] empty variables are treated as unset: "),
+        "{line}"
+    );
+    for name in empty {
+        assert!(line.split([' ', ',']).any(|w| w == name), "{name}: {line}");
+    }
+    let log = s.adapter.log_text();
+    assert_eq!(log.matches("empty").count(), 1, "{log}");
+    assert_eq!(
+        log.lines().filter(|l| l.starts_with("[WARN")).count(),
+        1,
+        "{log}"
+    );
+}
+
+#[test]
 fn deprecated_names_are_logged() {
     let app = EchoApp::start();
     let rt = MockRuntime::start();
