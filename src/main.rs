@@ -427,7 +427,7 @@ fn init_logging(cfg: Logging) {
         });
     }
     builder.init();
-    if let Some(w) = cfg.warning {
+    for w in cfg.warnings {
         log::warn!("{w}");
     }
 }

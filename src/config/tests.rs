@@ -335,28 +335,60 @@ fn env_config_is_a_valid_header_value_whatever_the_names() {
 
 #[test]
 fn logging_levels() {
+    #[track_caller]
+    fn check(vars: &[(&str, &str)], filter: &str) {
+        assert_eq!(Logging::from_lookup(lookup(vars)).filter, filter);
+    }
     let l = Logging::from_lookup(lookup(&[]));
-    assert_eq!((l.filter.as_str(), l.json), ("info", false));
-    let l = Logging::from_lookup(lookup(&[
-        ("AWS_LAMBDA_LOG_LEVEL", "DEBUG"),
-        ("RUST_LOG", "trace"),
-    ]));
-    assert_eq!(l.filter, "debug");
     assert_eq!(
-        Logging::from_lookup(lookup(&[("AWS_LAMBDA_LOG_LEVEL", "FATAL")])).filter,
-        "error"
+        (l.filter.as_str(), l.json),
+        ("warn,lambda_adapter=info", false)
     );
-    assert_eq!(
-        Logging::from_lookup(lookup(&[("RUST_LOG", "lambda_adapter=trace")])).filter,
-        "lambda_adapter=trace"
+    // decisions.md #21: the level is the adapter's; other crates stay at warn...
+    check(
+        &[("AWS_LAMBDA_LOG_LEVEL", "DEBUG"), ("RUST_LOG", "trace")],
+        "warn,lambda_adapter=debug",
+    );
+    check(&[("RUST_LOG", "debug")], "warn,lambda_adapter=debug");
+    check(
+        &[("AWS_LAMBDA_LOG_LEVEL", "FATAL")],
+        "error,lambda_adapter=error",
+    );
+    check(
+        &[("AWS_LAMBDA_LOG_LEVEL", "error")],
+        "error,lambda_adapter=error",
+    );
+    // ...unless RUST_LOG names them; its directives come last, so they win.
+    check(
+        &[
+            ("AWS_LAMBDA_LOG_LEVEL", "debug"),
+            ("RUST_LOG", "ureq=debug, ureq_proto=trace"),
+        ],
+        "warn,lambda_adapter=debug,ureq=debug,ureq_proto=trace",
+    );
+    check(
+        &[("RUST_LOG", "lambda_adapter=trace")],
+        "warn,lambda_adapter=info,lambda_adapter=trace",
     );
     let l = Logging::from_lookup(lookup(&[
         ("AWS_LAMBDA_LOG_LEVEL", "loud"),
         ("AWS_LAMBDA_LOG_FORMAT", "json"),
     ]));
-    assert_eq!(l.filter, "info");
+    assert_eq!(l.filter, "warn,lambda_adapter=info");
     assert!(l.json);
-    assert!(l.warning.unwrap().contains("AWS_LAMBDA_LOG_LEVEL"));
+    assert!(
+        l.warnings[0].contains("AWS_LAMBDA_LOG_LEVEL"),
+        "{:?}",
+        l.warnings
+    );
+    // What env_logger would complain about on stderr, not as a log line.
+    let l = Logging::from_lookup(lookup(&[(
+        "RUST_LOG",
+        "ureq=loud,a=b=c,x/y,ureq_proto=Debug,h=",
+    )]));
+    assert_eq!(l.filter, "warn,lambda_adapter=info,ureq_proto=Debug,h=");
+    assert_eq!(l.warnings.len(), 3, "{:?}", l.warnings);
+    assert!(l.warnings[0].starts_with("RUST_LOG: ignoring \"ureq=loud\""));
 }
 
 /// Every variable the adapter reads as configuration, besides the Runtime API.
@@ -413,7 +445,7 @@ fn empty_variables_are_unset() {
         assert!(c.authorization_source.is_none() && c.error_status.is_empty());
         assert!(c.warnings.is_empty(), "{:?}", c.warnings);
         let l = Logging::from_lookup(|k| e.get(k));
-        assert_eq!((l.warning, l.json), (None, false));
+        assert_eq!((l.warnings.len(), l.json), (0, false));
 
         let warning = e.warning().expect("a warning");
         assert!(warning.starts_with("empty variables are treated as unset: "));

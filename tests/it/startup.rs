@@ -344,6 +344,68 @@ fn every_variable_empty_at_once_is_every_default() {
     );
 }
 
+/// Serves three invocations and a marker that fails (it is logged at error);
+/// returns the log up to the marker's line.
+fn log_of_three_invocations(env: &[(&str, &str)]) -> Vec<String> {
+    let s = setup(env);
+    for i in 0..3 {
+        s.rt.invoke(Event::json(&format!("r{i}"), &get_event("/logged")))
+            .expect_response();
+    }
+    s.rt.invoke(Event::new("marker", "not json"))
+        .expect_error("Adapter.InvalidEvent");
+    s.adapter.wait_for_log("marker");
+    s.adapter.log_text().lines().map(str::to_owned).collect()
+}
+
+#[test]
+fn debug_logs_are_the_adapters_own() {
+    // decisions.md #21: at debug, ureq would add several lines per request.
+    let log = log_of_three_invocations(&[("AWS_LAMBDA_LOG_LEVEL", "debug")]);
+    let ours = |l: &String| l.contains(" lambda_adapter] ");
+    assert!(log.iter().all(ours), "{log:#?}");
+    let invokes = log
+        .iter()
+        .filter(|l| l.starts_with("[DEBUG lambda_adapter] invoke r"));
+    assert_eq!(invokes.count(), 3, "{log:#?}");
+
+    // Other crates' lines when RUST_LOG names them.
+    let log = log_of_three_invocations(&[
+        ("AWS_LAMBDA_LOG_LEVEL", "debug"),
+        ("RUST_LOG", "ureq=debug"),
+    ]);
+    assert!(
+        log.iter().any(|l| l.starts_with("[DEBUG ureq] ")),
+        "{log:#?}"
+    );
+}
+
+#[test]
+fn json_logs_are_json_on_every_line() {
+    let log = log_of_three_invocations(&[
+        ("AWS_LAMBDA_LOG_LEVEL", "debug"),
+        ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+        // An invalid directive: env_logger would print its own plain-text complaint.
+        ("RUST_LOG", "ureq=loud"),
+    ]);
+    let lines: Vec<serde_json::Value> = log
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l:?}")))
+        .collect();
+    assert!(
+        lines.iter().all(|v| v["target"] == "lambda_adapter"),
+        "{log:#?}"
+    );
+    let debug = lines.iter().filter(|v| v["level"] == "DEBUG").count();
+    assert!(debug >= 3, "{log:#?}");
+    assert!(
+        lines
+            .iter()
+            .any(|v| v["level"] == "WARN" && v["message"].as_str().unwrap().contains("RUST_LOG")),
+        "{log:#?}"
+    );
+}
+
 #[test]
 fn deprecated_names_are_logged() {
     let app = EchoApp::start();
