@@ -60,6 +60,7 @@ Environment (default):
   AWS_LWA_READINESS_CHECK_PATH (/)
   AWS_LWA_READINESS_CHECK_PROTOCOL (http)          http or tcp
   AWS_LWA_READINESS_CHECK_HEALTHY_STATUS (100-499) codes and ranges
+  AWS_LWA_READINESS_CHECK_MIN_UNHEALTHY_STATUS (500)  deprecated: healthy is 100 up to it
   AWS_LWA_ASYNC_INIT (false)             stop waiting for readiness at 9.8 s
   AWS_LWA_REMOVE_BASE_PATH (none)        path prefix removed from requests
   AWS_LWA_PASS_THROUGH_PATH (/events)    where non-HTTP events are POSTed
@@ -69,8 +70,11 @@ Environment (default):
   AWS_LWA_ERROR_STATUS_CODES (none)      app statuses that fail the invocation
   AWS_LWA_LAMBDA_RUNTIME_API_PROXY (none)  proxy for Runtime API calls
   AWS_LAMBDA_MAX_CONCURRENCY (1)         invocations served at once
-  AWS_LAMBDA_LOG_LEVEL, then RUST_LOG (info); AWS_LAMBDA_LOG_FORMAT (text, or JSON)
+  AWS_LAMBDA_RUNTIME_API (set by Lambda) host:port, or http://host:port/base
+  AWS_LAMBDA_LOG_LEVEL, then RUST_LOG (info)  the adapter's level; RUST_LOG=crate=level for others
+  AWS_LAMBDA_LOG_FORMAT (text)           text, or JSON
   Legacy names HOST, READINESS_CHECK_PORT/PATH/PROTOCOL, ASYNC_INIT, REMOVE_BASE_PATH still work.
+  An empty variable is the same as an unset one.
 "#
 );
 

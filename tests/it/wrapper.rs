@@ -171,16 +171,28 @@ fn help_and_version() {
     assert_eq!(help.wait_exit(), Some(0));
     help.wait_output_closed();
     let text = help.log_text();
-    for needle in [
-        "CMD ARGS",
-        "AWS_LWA_PORT",
-        "8080",
-        "AWS_LWA_READINESS_CHECK_PATH",
-        "AWS_LWA_INVOKE_MODE",
-        "AWS_LAMBDA_MAX_CONCURRENCY",
-    ] {
+    for needle in ["CMD ARGS", "8080", "empty"] {
         assert!(text.contains(needle), "{needle}: {text}");
     }
+    // Every variable config.rs reads is listed.
+    let config = include_str!("../../src/config.rs");
+    // (The function's identity, for x-amzn-lambda-context, is not configuration.)
+    let identity = [
+        "AWS_LAMBDA_FUNCTION_",
+        "AWS_LAMBDA_LOG_STREAM",
+        "AWS_LAMBDA_LOG_GROUP",
+    ];
+    let names: Vec<&str> = config
+        .split('"')
+        .filter(|w| w.starts_with("AWS_L") && w.len() > "AWS_LWA_".len())
+        .filter(|w| w.bytes().all(|b| b.is_ascii_uppercase() || b == b'_'))
+        .filter(|w| !identity.iter().any(|p| w.starts_with(p)))
+        .collect();
+    for name in &names {
+        assert!(text.contains(name), "--help does not list {name}: {text}");
+    }
+    let checked = names.len();
+    assert!(checked >= 18, "{checked}");
     let mut version = spawn_with(&["--version"], &[]);
     assert_eq!(version.wait_exit(), Some(0));
     assert_eq!(
