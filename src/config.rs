@@ -117,49 +117,73 @@ pub struct Logging {
     pub filter: String,
     /// One JSON object per line (`AWS_LAMBDA_LOG_FORMAT=JSON`).
     pub json: bool,
-    pub warning: Option<String>,
+    /// Problems with the two variables, for `main` to log once logging is on.
+    pub warnings: Vec<String>,
 }
 
 impl Logging {
-    /// Level from `AWS_LAMBDA_LOG_LEVEL`, else `RUST_LOG`, else info.
+    /// The adapter's level from `AWS_LAMBDA_LOG_LEVEL`, else a bare level in
+    /// `RUST_LOG`, else info. Other crates log at warn (decisions.md #21: at
+    /// debug, ureq would add several lines per request) unless a `RUST_LOG`
+    /// directive names them (`ureq_proto=debug`), which is kept as written.
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Logging {
         let json =
             get("AWS_LAMBDA_LOG_FORMAT").is_some_and(|v| v.trim().eq_ignore_ascii_case("json"));
-        let mut warning = None;
-        if let Some(level) = get("AWS_LAMBDA_LOG_LEVEL") {
-            let level = level.trim().to_ascii_lowercase();
-            match level.as_str() {
-                "trace" | "debug" | "info" | "warn" | "error" => {
-                    return Logging {
-                        filter: level,
-                        json,
-                        warning,
-                    };
-                }
-                "fatal" => {
-                    return Logging {
-                        filter: "error".into(),
-                        json,
-                        warning,
-                    };
-                }
-                _ => {
-                    warning = Some(format!(
-                        "AWS_LAMBDA_LOG_LEVEL: unknown level {level:?}, using RUST_LOG or info"
-                    ))
-                }
+        let rust_log = get("RUST_LOG").unwrap_or_default();
+        let (bare, named): (Vec<&str>, Vec<&str>) = rust_log
+            .split(',')
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+            .partition(|d| LEVELS.iter().any(|l| d.eq_ignore_ascii_case(l)));
+        let mut level = bare
+            .last()
+            .map_or("info".into(), |l| l.to_ascii_lowercase());
+        let mut warnings = Vec::new();
+        if let Some(v) = get("AWS_LAMBDA_LOG_LEVEL") {
+            match v.trim().to_ascii_lowercase().as_str() {
+                l @ ("trace" | "debug" | "info" | "warn" | "error") => level = l.into(),
+                "fatal" => level = "error".into(),
+                l => warnings.push(format!(
+                    "AWS_LAMBDA_LOG_LEVEL: unknown level {l:?}, using {level}"
+                )),
             }
         }
-        let filter = get("RUST_LOG")
-            .filter(|f| !f.trim().is_empty())
-            .unwrap_or_else(|| "info".into());
+        let others = if matches!(level.as_str(), "error" | "off") {
+            &level
+        } else {
+            "warn"
+        };
+        let mut filter = format!("{others},lambda_adapter={level}");
+        for directive in named {
+            // env_logger prints its own complaint about an invalid directive,
+            // which would be the one line that is not JSON: check them here.
+            let valid = match directive.split_once('=') {
+                _ if directive.contains('/') => false,
+                Some((_, level)) => {
+                    let level = level.trim();
+                    level.is_empty() || LEVELS.iter().any(|l| level.eq_ignore_ascii_case(l))
+                }
+                None => true,
+            };
+            if valid && directive.matches('=').count() < 2 {
+                filter.push(',');
+                filter.push_str(directive);
+            } else {
+                warnings.push(format!(
+                    "RUST_LOG: ignoring {directive:?}, not a level, a crate or crate=level"
+                ));
+            }
+        }
         Logging {
             filter,
             json,
-            warning,
+            warnings,
         }
     }
 }
+
+/// `RUST_LOG` directives that name no crate.
+const LEVELS: &[&str] = &["off", "error", "warn", "info", "debug", "trace"];
 
 impl Config {
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, Error> {
@@ -332,17 +356,54 @@ pub fn runtime_api(get: &impl Fn(&str) -> Option<String>) -> Result<String, Erro
 /// The process environment, read once (a `getenv` per variable costs more
 /// than one pass over Lambda's few dozen variables). The only reader of the
 /// environment; nothing writes it.
-pub struct Env(Vec<(String, String)>);
+pub struct Env {
+    vars: Vec<(String, String)>,
+    /// The adapter's variables that were set but empty, sorted.
+    empty: Vec<String>,
+}
+
+/// Variables the adapter reads besides every `AWS_LWA_*` one: an empty value
+/// of these means unset.
+const NAMES: &[&str] = &[
+    "PORT",
+    "HOST",
+    "READINESS_CHECK_PORT",
+    "READINESS_CHECK_PATH",
+    "READINESS_CHECK_PROTOCOL",
+    "ASYNC_INIT",
+    "REMOVE_BASE_PATH",
+    "AWS_LAMBDA_RUNTIME_API",
+    "AWS_LAMBDA_MAX_CONCURRENCY",
+    "AWS_LAMBDA_LOG_LEVEL",
+    "AWS_LAMBDA_LOG_FORMAT",
+];
 
 impl Env {
     pub fn read() -> Env {
-        let vars = std::env::vars_os()
-            .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)));
-        Env(vars.collect())
+        Env::from_vars(
+            std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),
+        )
+    }
+
+    /// Drops the adapter's variables whose value is empty or blank:
+    /// CloudFormation, SAM and Terraform templates write `""` for optional
+    /// values, which must behave as unset (decisions.md #18).
+    pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Env {
+        let (mut kept, mut empty) = (Vec::new(), Vec::new());
+        for (k, v) in vars {
+            if v.trim().is_empty() && (k.starts_with("AWS_LWA_") || NAMES.contains(&k.as_str())) {
+                empty.push(k);
+            } else {
+                kept.push((k, v));
+            }
+        }
+        empty.sort();
+        Env { vars: kept, empty }
     }
 
     pub fn get(&self, name: &str) -> Option<String> {
-        self.0
+        self.vars
             .iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.clone())
@@ -350,7 +411,17 @@ impl Env {
 
     /// Whether this process runs inside Lambda (or an emulator): the Runtime API is known.
     pub fn in_lambda(&self) -> bool {
-        self.0.iter().any(|(k, _)| k == "AWS_LAMBDA_RUNTIME_API")
+        self.vars.iter().any(|(k, _)| k == "AWS_LAMBDA_RUNTIME_API")
+    }
+
+    /// One line naming the variables that were empty, for `main` to log.
+    pub fn warning(&self) -> Option<String> {
+        (!self.empty.is_empty()).then(|| {
+            format!(
+                "empty variables are treated as unset: {}",
+                self.empty.join(", ")
+            )
+        })
     }
 }
 

@@ -51,6 +51,7 @@ Environment (default):
   AWS_LWA_READINESS_CHECK_PATH (/)
   AWS_LWA_READINESS_CHECK_PROTOCOL (http)          http or tcp
   AWS_LWA_READINESS_CHECK_HEALTHY_STATUS (100-499) codes and ranges
+  AWS_LWA_READINESS_CHECK_MIN_UNHEALTHY_STATUS (500)  deprecated: healthy is 100 up to it
   AWS_LWA_ASYNC_INIT (false)             stop waiting for readiness at 9.8 s
   AWS_LWA_REMOVE_BASE_PATH (none)        path prefix removed from requests
   AWS_LWA_PASS_THROUGH_PATH (/events)    where non-HTTP events are POSTed
@@ -60,8 +61,11 @@ Environment (default):
   AWS_LWA_ERROR_STATUS_CODES (none)      app statuses that fail the invocation
   AWS_LWA_LAMBDA_RUNTIME_API_PROXY (none)  proxy for Runtime API calls
   AWS_LAMBDA_MAX_CONCURRENCY (1)         invocations served at once
-  AWS_LAMBDA_LOG_LEVEL, then RUST_LOG (info); AWS_LAMBDA_LOG_FORMAT (text, or JSON)
+  AWS_LAMBDA_RUNTIME_API (set by Lambda) host:port, or http://host:port/base
+  AWS_LAMBDA_LOG_LEVEL, then RUST_LOG (info)  the adapter's level; RUST_LOG=crate=level for others
+  AWS_LAMBDA_LOG_FORMAT (text)           text, or JSON
   Legacy names HOST, READINESS_CHECK_PORT/PATH/PROTOCOL, ASYNC_INIT, REMOVE_BASE_PATH still work.
+  An empty variable is the same as an unset one.
 "#
 );
 
@@ -81,8 +85,8 @@ fn main() {
     init_logging(Logging::from_lookup(get));
     if !args.is_empty() {
         let e = wrapper::exec(&args, env.in_lambda());
-        report_init_error(&get, &e);
         log::error!("{e}");
+        report_init_error(&get, &e);
         exit(match e {
             Error::AppStart {
                 not_found: true, ..
@@ -90,14 +94,18 @@ fn main() {
             _ => 126,
         });
     }
+    if let Some(w) = env.warning() {
+        log::warn!("{w}");
+    }
     if let Err(e) = try_main(&get, started) {
         log::error!("{e}");
+        report_init_error(&get, &e);
         exit(1);
     }
 }
 
 fn try_main(get: &impl Fn(&str) -> Option<String>, started: Instant) -> Result<(), Error> {
-    let cfg = Config::from_lookup(get).inspect_err(|e| report_init_error(get, e))?;
+    let cfg = Config::from_lookup(get)?;
     for warning in &cfg.warnings {
         log::warn!("{warning}");
     }
@@ -168,18 +176,20 @@ fn watch_app(pid: u32, runtime_api: &str) {
                 }
             }
             let e = Error::AppExited;
+            log::error!("{e}");
             if !SERVED.load(Ordering::SeqCst)
                 && let Err(post) = runtime.init_error(&e)
             {
                 log::error!("could not report the init error: {post}");
             }
-            log::error!("{e}");
             exit(1);
         })
         .expect("BUG: cannot spawn the app watch thread");
 }
 
-/// Posts a configuration error to `/runtime/init/error` when the Runtime API is known.
+/// Posts a start-up error to `/runtime/init/error` when the Runtime API is
+/// known. Called after the error is logged: the post may fail or time out
+/// (decisions.md #17).
 fn report_init_error(get: &impl Fn(&str) -> Option<String>, e: &Error) {
     if let Ok(api) = config::runtime_api(get)
         && let Err(post) = Runtime::new(&api).init_error(e)
@@ -217,7 +227,7 @@ fn init_logging(cfg: Logging) {
         });
     }
     builder.init();
-    if let Some(w) = cfg.warning {
+    for w in cfg.warnings {
         log::warn!("{w}");
     }
 }

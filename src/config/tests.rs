@@ -335,26 +335,161 @@ fn env_config_is_a_valid_header_value_whatever_the_names() {
 
 #[test]
 fn logging_levels() {
+    #[track_caller]
+    fn check(vars: &[(&str, &str)], filter: &str) {
+        assert_eq!(Logging::from_lookup(lookup(vars)).filter, filter);
+    }
     let l = Logging::from_lookup(lookup(&[]));
-    assert_eq!((l.filter.as_str(), l.json), ("info", false));
-    let l = Logging::from_lookup(lookup(&[
-        ("AWS_LAMBDA_LOG_LEVEL", "DEBUG"),
-        ("RUST_LOG", "trace"),
-    ]));
-    assert_eq!(l.filter, "debug");
     assert_eq!(
-        Logging::from_lookup(lookup(&[("AWS_LAMBDA_LOG_LEVEL", "FATAL")])).filter,
-        "error"
+        (l.filter.as_str(), l.json),
+        ("warn,lambda_adapter=info", false)
     );
-    assert_eq!(
-        Logging::from_lookup(lookup(&[("RUST_LOG", "lambda_adapter=trace")])).filter,
-        "lambda_adapter=trace"
+    // decisions.md #21: the level is the adapter's; other crates stay at warn...
+    check(
+        &[("AWS_LAMBDA_LOG_LEVEL", "DEBUG"), ("RUST_LOG", "trace")],
+        "warn,lambda_adapter=debug",
+    );
+    check(&[("RUST_LOG", "debug")], "warn,lambda_adapter=debug");
+    check(
+        &[("AWS_LAMBDA_LOG_LEVEL", "FATAL")],
+        "error,lambda_adapter=error",
+    );
+    check(
+        &[("AWS_LAMBDA_LOG_LEVEL", "error")],
+        "error,lambda_adapter=error",
+    );
+    // ...unless RUST_LOG names them; its directives come last, so they win.
+    check(
+        &[
+            ("AWS_LAMBDA_LOG_LEVEL", "debug"),
+            ("RUST_LOG", "ureq=debug, ureq_proto=trace"),
+        ],
+        "warn,lambda_adapter=debug,ureq=debug,ureq_proto=trace",
+    );
+    check(
+        &[("RUST_LOG", "lambda_adapter=trace")],
+        "warn,lambda_adapter=info,lambda_adapter=trace",
     );
     let l = Logging::from_lookup(lookup(&[
         ("AWS_LAMBDA_LOG_LEVEL", "loud"),
         ("AWS_LAMBDA_LOG_FORMAT", "json"),
     ]));
-    assert_eq!(l.filter, "info");
+    assert_eq!(l.filter, "warn,lambda_adapter=info");
     assert!(l.json);
-    assert!(l.warning.unwrap().contains("AWS_LAMBDA_LOG_LEVEL"));
+    assert!(
+        l.warnings[0].contains("AWS_LAMBDA_LOG_LEVEL"),
+        "{:?}",
+        l.warnings
+    );
+    // What env_logger would complain about on stderr, not as a log line.
+    let l = Logging::from_lookup(lookup(&[(
+        "RUST_LOG",
+        "ureq=loud,a=b=c,x/y,ureq_proto=Debug,h=",
+    )]));
+    assert_eq!(l.filter, "warn,lambda_adapter=info,ureq_proto=Debug,h=");
+    assert_eq!(l.warnings.len(), 3, "{:?}", l.warnings);
+    assert!(l.warnings[0].starts_with("RUST_LOG: ignoring \"ureq=loud\""));
+}
+
+/// Every variable the adapter reads as configuration, besides the Runtime API.
+const ALL: &[&str] = &[
+    "AWS_LWA_PORT",
+    "PORT",
+    "AWS_LWA_HOST",
+    "HOST",
+    "AWS_LWA_READINESS_CHECK_PORT",
+    "READINESS_CHECK_PORT",
+    "AWS_LWA_READINESS_CHECK_PATH",
+    "READINESS_CHECK_PATH",
+    "AWS_LWA_READINESS_CHECK_PROTOCOL",
+    "READINESS_CHECK_PROTOCOL",
+    "AWS_LWA_READINESS_CHECK_HEALTHY_STATUS",
+    "AWS_LWA_READINESS_CHECK_MIN_UNHEALTHY_STATUS",
+    "AWS_LWA_ASYNC_INIT",
+    "ASYNC_INIT",
+    "AWS_LWA_REMOVE_BASE_PATH",
+    "REMOVE_BASE_PATH",
+    "AWS_LWA_PASS_THROUGH_PATH",
+    "AWS_LWA_ENABLE_COMPRESSION",
+    "AWS_LWA_INVOKE_MODE",
+    "AWS_LWA_AUTHORIZATION_SOURCE",
+    "AWS_LWA_ERROR_STATUS_CODES",
+    "AWS_LWA_LAMBDA_RUNTIME_API_PROXY",
+    "AWS_LAMBDA_MAX_CONCURRENCY",
+    "AWS_LAMBDA_LOG_LEVEL",
+    "AWS_LAMBDA_LOG_FORMAT",
+];
+
+fn env(vars: &[(&str, &str)]) -> Env {
+    Env::from_vars(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+}
+
+#[test]
+fn empty_variables_are_unset() {
+    // decisions.md #18: templates write "" for optional values.
+    for blank in ["", " ", "\t"] {
+        let mut vars: Vec<(&str, &str)> = ALL.iter().map(|&k| (k, blank)).collect();
+        vars.push(("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"));
+        let e = env(&vars);
+        for name in ALL {
+            assert_eq!(e.get(name), None, "{name}");
+        }
+        let c = Config::from_lookup(|k| e.get(k)).unwrap();
+        assert_eq!(c.app, "http://127.0.0.1:8080");
+        assert_eq!(c.readiness, check(&[]).readiness);
+        assert_eq!(c.runtime_api, "http://127.0.0.1:9001");
+        assert!(!c.async_init && !c.compression);
+        assert_eq!(c.invoke_mode, InvokeMode::Buffered);
+        assert_eq!(c.pass_through_path, "/events");
+        assert_eq!(c.concurrency, 1);
+        assert!(c.authorization_source.is_none() && c.error_status.is_empty());
+        assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+        let l = Logging::from_lookup(|k| e.get(k));
+        assert_eq!((l.warnings.len(), l.json), (0, false));
+
+        let warning = e.warning().expect("a warning");
+        assert!(warning.starts_with("empty variables are treated as unset: "));
+        for name in ALL {
+            assert!(
+                warning.contains(&format!(" {name},")) || warning.ends_with(&format!(" {name}")),
+                "{name}: {warning}"
+            );
+        }
+    }
+}
+
+#[test]
+fn an_empty_variable_falls_through_to_the_next_name() {
+    let e = env(&[
+        ("AWS_LWA_PORT", ""),
+        ("PORT", "3000"),
+        ("AWS_LWA_READINESS_CHECK_PATH", ""),
+        ("READINESS_CHECK_PATH", "/health"),
+        ("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"),
+    ]);
+    let c = Config::from_lookup(|k| e.get(k)).unwrap();
+    assert_eq!(c.app, "http://127.0.0.1:3000");
+    assert_eq!(c.readiness.url, "http://127.0.0.1:3000/health");
+    assert_eq!(
+        e.warning().unwrap(),
+        "empty variables are treated as unset: AWS_LWA_PORT, AWS_LWA_READINESS_CHECK_PATH"
+    );
+}
+
+#[test]
+fn only_the_adapters_empty_variables_are_dropped() {
+    let e = env(&[
+        ("AWS_LAMBDA_RUNTIME_API", ""),
+        ("AWS_LWA_SOMETHING_NEW", ""),
+        ("MY_APP_SETTING", ""),
+        ("AWS_LWA_PORT", "3000"),
+    ]);
+    assert!(!e.in_lambda());
+    assert_eq!(e.get("MY_APP_SETTING").as_deref(), Some(""));
+    assert_eq!(e.get("AWS_LWA_PORT").as_deref(), Some("3000"));
+    assert_eq!(
+        e.warning().unwrap(),
+        "empty variables are treated as unset: AWS_LAMBDA_RUNTIME_API, AWS_LWA_SOMETHING_NEW"
+    );
+    assert_eq!(env(&[("AWS_LWA_PORT", "3000")]).warning(), None);
 }

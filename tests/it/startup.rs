@@ -2,6 +2,7 @@
 
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::json;
 
@@ -164,6 +165,34 @@ fn configuration_errors_reach_init_error_and_exit_non_zero() {
     }
 }
 
+/// How long an init error may hold the exit: the post's 2 s in all, plus
+/// start-up and exit on a busy machine.
+pub const INIT_ERROR_EXIT: Duration = Duration::from_secs(5);
+
+#[test]
+fn an_init_error_is_logged_first_and_its_post_is_bounded() {
+    // decisions.md #17: cargo-lambda 1.9.2 accepts the post and never answers;
+    // a Runtime API may also answer 5xx to every attempt.
+    for fault in [Fault::Hang, Fault::Status(500)] {
+        let rt = MockRuntime::start();
+        rt.fault_always("init/error", fault.clone());
+        let mut adapter = spawn_adapter(&rt, free_port(), &[("AWS_LWA_PORT", "abc")]);
+        assert_eq!(
+            adapter.wait_exit_within(INIT_ERROR_EXIT),
+            Some(1),
+            "{fault:?}"
+        );
+        rt.wait_for_call("POST /2018-06-01/runtime/init/error");
+        let log = adapter.log_text();
+        let first = log.lines().next().unwrap_or_default();
+        assert!(
+            first.starts_with("[ERROR lambda_adapter] configuration: AWS_LWA_PORT=\"abc\""),
+            "{fault:?}: {log}"
+        );
+        adapter.wait_for_log("could not report the init error");
+    }
+}
+
 #[test]
 fn without_a_runtime_api_it_explains_and_exits() {
     let mut adapter = spawn_with(&[], &[]);
@@ -249,6 +278,131 @@ fn json_log_format() {
             .as_str()
             .unwrap()
             .starts_with("app ready after")
+    );
+}
+
+#[test]
+fn every_variable_empty_at_once_is_every_default() {
+    // decisions.md #18. PORT carries the app's port, so the empty AWS_LWA_PORT
+    // must fall through to it; every other name is empty.
+    let empty = [
+        "AWS_LWA_PORT",
+        "AWS_LWA_HOST",
+        "HOST",
+        "AWS_LWA_READINESS_CHECK_PORT",
+        "READINESS_CHECK_PORT",
+        "AWS_LWA_READINESS_CHECK_PATH",
+        "READINESS_CHECK_PATH",
+        "AWS_LWA_READINESS_CHECK_PROTOCOL",
+        "READINESS_CHECK_PROTOCOL",
+        "AWS_LWA_READINESS_CHECK_HEALTHY_STATUS",
+        "AWS_LWA_READINESS_CHECK_MIN_UNHEALTHY_STATUS",
+        "AWS_LWA_ASYNC_INIT",
+        "ASYNC_INIT",
+        "AWS_LWA_REMOVE_BASE_PATH",
+        "REMOVE_BASE_PATH",
+        "AWS_LWA_PASS_THROUGH_PATH",
+        "AWS_LWA_ENABLE_COMPRESSION",
+        "AWS_LWA_INVOKE_MODE",
+        "AWS_LWA_AUTHORIZATION_SOURCE",
+        "AWS_LWA_ERROR_STATUS_CODES",
+        "AWS_LWA_LAMBDA_RUNTIME_API_PROXY",
+        "AWS_LAMBDA_MAX_CONCURRENCY",
+        "AWS_LAMBDA_LOG_LEVEL",
+        "AWS_LAMBDA_LOG_FORMAT",
+    ];
+    let app = EchoApp::start();
+    let port = app.port.to_string();
+    let mut env: Vec<(&str, &str)> = empty.iter().map(|&k| (k, "")).collect();
+    env.push(("PORT", &port));
+    let s = setup_with(app, &env);
+    assert_eq!(
+        s.rt.invoke(Event::json("e1", &get_event("/api/x")))
+            .expect_response()["statusCode"],
+        200
+    );
+    assert_eq!(s.app.request_to("/api/x").method, "GET");
+    let out =
+        s.rt.invoke(Event::json("e2", &json!({"source": "aws.events"})));
+    out.expect_response();
+    assert_eq!(s.app.request_to("/events").method, "POST");
+
+    let line = s.adapter.wait_for_log("empty variables");
+    assert!(
+        line.starts_with("[WARN  lambda_adapter] empty variables are treated as unset: "),
+        "{line}"
+    );
+    for name in empty {
+        assert!(line.split([' ', ',']).any(|w| w == name), "{name}: {line}");
+    }
+    let log = s.adapter.log_text();
+    assert_eq!(log.matches("empty").count(), 1, "{log}");
+    assert_eq!(
+        log.lines().filter(|l| l.starts_with("[WARN")).count(),
+        1,
+        "{log}"
+    );
+}
+
+/// Serves three invocations and a marker that fails (it is logged at error);
+/// returns the log up to the marker's line.
+fn log_of_three_invocations(env: &[(&str, &str)]) -> Vec<String> {
+    let s = setup(env);
+    for i in 0..3 {
+        s.rt.invoke(Event::json(&format!("r{i}"), &get_event("/logged")))
+            .expect_response();
+    }
+    s.rt.invoke(Event::new("marker", "not json"))
+        .expect_error("Adapter.InvalidEvent");
+    s.adapter.wait_for_log("marker");
+    s.adapter.log_text().lines().map(str::to_owned).collect()
+}
+
+#[test]
+fn debug_logs_are_the_adapters_own() {
+    // decisions.md #21: at debug, ureq-proto would add several lines per request.
+    let log = log_of_three_invocations(&[("AWS_LAMBDA_LOG_LEVEL", "debug")]);
+    let ours = |l: &String| l.contains(" lambda_adapter] ");
+    assert!(log.iter().all(ours), "{log:#?}");
+    let invokes = log
+        .iter()
+        .filter(|l| l.starts_with("[DEBUG lambda_adapter] invoke r"));
+    assert_eq!(invokes.count(), 3, "{log:#?}");
+
+    // Other crates' lines when RUST_LOG names them.
+    let log = log_of_three_invocations(&[
+        ("AWS_LAMBDA_LOG_LEVEL", "debug"),
+        ("RUST_LOG", "ureq_proto=debug"),
+    ]);
+    assert!(
+        log.iter().any(|l| l.starts_with("[DEBUG ureq_proto] ")),
+        "{log:#?}"
+    );
+}
+
+#[test]
+fn json_logs_are_json_on_every_line() {
+    let log = log_of_three_invocations(&[
+        ("AWS_LAMBDA_LOG_LEVEL", "debug"),
+        ("AWS_LAMBDA_LOG_FORMAT", "JSON"),
+        // An invalid directive: env_logger would print its own plain-text complaint.
+        ("RUST_LOG", "ureq=loud"),
+    ]);
+    let lines: Vec<serde_json::Value> = log
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l:?}")))
+        .collect();
+    assert!(
+        lines.iter().all(|v| v["target"] == "lambda_adapter"),
+        "{log:#?}"
+    );
+    let debug = lines.iter().filter(|v| v["level"] == "DEBUG").count();
+    assert!(debug >= 3, "{log:#?}");
+    assert!(
+        lines
+            .iter()
+            .any(|v| v["level"] == "WARN" && v["message"].as_str().unwrap().contains("RUST_LOG")),
+        "{log:#?}"
     );
 }
 

@@ -311,13 +311,17 @@ pub enum Fault {
     Delay(Duration),
     /// Answer normally, but in (up to) 16 pieces with this pause before each one.
     Trickle(Duration),
+    /// Take the request and never answer (until the adapter closes the connection).
+    Hang,
 }
 
 #[derive(Default)]
 struct RuntimeState {
     events: VecDeque<Event>,
-    /// Faults by route: "next", "response", "error", "register".
+    /// Faults by route: "next", "response", "error", "init/error", "register".
     faults: HashMap<&'static str, VecDeque<Fault>>,
+    /// Faults applied to every call of a route, after the queued ones.
+    always: HashMap<&'static str, Fault>,
     shutdown: bool,
     /// Where chunks of streamed responses go, once a test asked for them.
     chunks: Option<Sender<(String, Vec<u8>)>>,
@@ -400,6 +404,11 @@ impl MockRuntime {
             .entry(route)
             .or_default()
             .push_back(fault);
+    }
+
+    /// Injects `fault` on every call of `route` (once the queued faults are used).
+    pub fn fault_always(&self, route: &'static str, fault: Fault) {
+        self.state.0.lock().unwrap().always.insert(route, fault);
     }
 
     /// From now on, each chunk of a streamed response is delivered as it
@@ -519,13 +528,11 @@ fn serve_runtime(
             ("POST", p) if p.ends_with("/error") => "error",
             _ => "unknown",
         };
-        let fault = state
-            .0
-            .lock()
-            .unwrap()
-            .faults
-            .get_mut(route)
-            .and_then(VecDeque::pop_front);
+        let fault = {
+            let mut s = state.0.lock().unwrap();
+            let queued = s.faults.get_mut(route).and_then(VecDeque::pop_front);
+            queued.or_else(|| s.always.get(route).cloned())
+        };
         // Recorded once its fault is taken: a fault set after `wait_for_call`
         // saw this call applies to the next one.
         calls
@@ -544,6 +551,11 @@ fn serve_runtime(
                 return;
             }
             Some(Fault::Delay(d)) => thread::sleep(d),
+            Some(Fault::Hang) => {
+                // Returns when the adapter closes the connection (or exits).
+                let _ = reader.read_to_end(&mut Vec::new());
+                return;
+            }
             _ => {}
         }
         let answer = match route {
@@ -855,7 +867,13 @@ impl Adapter {
     /// read (for a while: a child of its own may hold the pipes); its status code.
     #[track_caller]
     pub fn wait_exit(&mut self) -> Option<i32> {
-        let until = Instant::now() + WAIT;
+        self.wait_exit_within(WAIT)
+    }
+
+    /// `wait_exit`, failing unless the process exits within `limit`.
+    #[track_caller]
+    pub fn wait_exit_within(&mut self, limit: Duration) -> Option<i32> {
+        let until = Instant::now() + limit;
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
                 // Its last log lines: the readers reach the end of the pipes
@@ -865,7 +883,7 @@ impl Adapter {
             }
             assert!(
                 Instant::now() < until,
-                "the adapter did not exit; log: {:#?}",
+                "the adapter did not exit within {limit:?}; log: {:#?}",
                 self.log.lock().unwrap()
             );
             thread::sleep(Duration::from_millis(5));

@@ -120,6 +120,25 @@ fn a_command_that_cannot_start_is_an_init_error() {
 }
 
 #[test]
+fn a_command_that_cannot_start_exits_even_if_the_init_error_post_hangs() {
+    // decisions.md #17: a wrapper-mode container whose CMD does not exist.
+    for fault in [Fault::Hang, Fault::Status(503)] {
+        let rt = MockRuntime::start();
+        rt.fault_always("init/error", fault.clone());
+        let mut adapter = spawn_with(&["/nonexistent/app"], &env(Some(&rt), free_port()));
+        assert_eq!(
+            adapter.wait_exit_within(crate::startup::INIT_ERROR_EXIT),
+            Some(127),
+            "{fault:?}"
+        );
+        rt.wait_for_call("POST /2018-06-01/runtime/init/error");
+        let line = adapter.wait_for_log("/nonexistent/app");
+        assert!(line.starts_with("[ERROR lambda_adapter]"), "{line}");
+        adapter.wait_for_log("could not report the init error");
+    }
+}
+
+#[test]
 fn an_app_that_dies_between_invocations_ends_the_helper() {
     let rt = MockRuntime::start();
     let adapter = spawn_with(&["python3", "-c", APP], &env(Some(&rt), free_port()));
@@ -152,16 +171,28 @@ fn help_and_version() {
     assert_eq!(help.wait_exit(), Some(0));
     help.wait_output_closed();
     let text = help.log_text();
-    for needle in [
-        "CMD ARGS",
-        "AWS_LWA_PORT",
-        "8080",
-        "AWS_LWA_READINESS_CHECK_PATH",
-        "AWS_LWA_INVOKE_MODE",
-        "AWS_LAMBDA_MAX_CONCURRENCY",
-    ] {
+    for needle in ["CMD ARGS", "8080", "empty"] {
         assert!(text.contains(needle), "{needle}: {text}");
     }
+    // Every variable config.rs reads is listed.
+    let config = include_str!("../../src/config.rs");
+    // (The function's identity, for x-amzn-lambda-context, is not configuration.)
+    let identity = [
+        "AWS_LAMBDA_FUNCTION_",
+        "AWS_LAMBDA_LOG_STREAM",
+        "AWS_LAMBDA_LOG_GROUP",
+    ];
+    let names: Vec<&str> = config
+        .split('"')
+        .filter(|w| w.starts_with("AWS_L") && w.len() > "AWS_LWA_".len())
+        .filter(|w| w.bytes().all(|b| b.is_ascii_uppercase() || b == b'_'))
+        .filter(|w| !identity.iter().any(|p| w.starts_with(p)))
+        .collect();
+    for name in &names {
+        assert!(text.contains(name), "--help does not list {name}: {text}");
+    }
+    let checked = names.len();
+    assert!(checked >= 18, "{checked}");
     let mut version = spawn_with(&["--version"], &[]);
     assert_eq!(version.wait_exit(), Some(0));
     assert_eq!(
