@@ -149,12 +149,18 @@ pub fn decode<'a>(inv: &'a Invocation, cfg: &Config) -> Result<(Source, AppReque
         query,
         mut headers,
     } = parts;
+    // Dot segments first, so that `/api/../x` is not taken for base path `/api`.
+    let resolved;
     let (path, context) = match (source, fields.request_context) {
-        (Source::PassThrough, _) | (_, None) => (&*path, Cow::Borrowed("null")),
-        (_, Some(raw)) => (
-            remove_base_path(&path, cfg.remove_base_path.as_deref()),
-            compact_json(raw.get()),
-        ),
+        (Source::PassThrough, _) => (&*path, Cow::Borrowed("null")),
+        (_, raw) => {
+            resolved = uri::resolve_dots(&path);
+            let context = raw.map_or(Cow::Borrowed("null"), |raw| compact_json(raw.get()));
+            (
+                remove_base_path(&resolved, cfg.remove_base_path.as_deref()),
+                context,
+            )
+        }
     };
     let uri = uri::target(&cfg.app, path, &query)?;
     inject(&mut headers, inv, cfg, &context)?;

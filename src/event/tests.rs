@@ -571,6 +571,32 @@ fn base_path_is_removed_once_and_by_segment() {
 }
 
 #[test]
+fn dot_segments_are_resolved_for_every_source_before_the_base_path() {
+    // decisions.md #19: REST, HTTP API 2.0 / Function URL, ALB.
+    let cases = [
+        rest(json!({"path": "/api/x/../y/./z"})),
+        v2(json!({"rawPath": "/api/x/../y/./z"})),
+        alb(json!({"path": "/api/x/../y/./z"})),
+    ];
+    for event in cases {
+        let seen = decode_with(&event, &[]).unwrap();
+        assert_eq!(seen.target.split('?').next(), Some("/api/y/z"), "{event}");
+        let seen = decode_with(&event, &[("AWS_LWA_REMOVE_BASE_PATH", "/api")]).unwrap();
+        assert_eq!(seen.target.split('?').next(), Some("/y/z"), "{event}");
+    }
+    // Resolved before the base path: `/api/../x` is not under `/api`.
+    let seen = decode_with(
+        &v2(json!({"rawPath": "/api/../x"})),
+        &[("AWS_LWA_REMOVE_BASE_PATH", "/api")],
+    )
+    .unwrap();
+    assert_eq!(seen.target, "/x");
+    // Never above the root; `//` and `%2F` kept.
+    let seen = decode_with(&v2(json!({"rawPath": "/../../etc//p%2F../q"})), &[]).unwrap();
+    assert_eq!(seen.target, "/etc//p%2F../q");
+}
+
+#[test]
 fn authorization_source_moves_a_header() {
     let e = v2(json!({"headers": {"x-api-token": "t1", "authorization": "old"}}));
     let seen = decode_with(&e, &[("AWS_LWA_AUTHORIZATION_SOURCE", "X-Api-Token")]).unwrap();

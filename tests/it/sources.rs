@@ -343,3 +343,31 @@ fn redirects_and_error_statuses_go_back_as_they_are() {
     let paths: Vec<String> = s.app.drain().iter().map(|r| r.path().to_owned()).collect();
     assert_eq!(paths, ["/old", "/teapot"], "the redirect was followed");
 }
+
+#[test]
+fn dot_segments_are_resolved_for_every_http_source() {
+    // decisions.md #19: the app sees the resolved path, after base-path removal.
+    let s = setup(&[("AWS_LWA_REMOVE_BASE_PATH", "/api")]);
+    let path = "/api/v1/../v2/./items//%2F../x";
+    let mut rest: Value = serde_json::from_slice(&fixture("apigw-v1-get.json")).unwrap();
+    rest["path"] = json!(path);
+    rest["multiValueQueryStringParameters"] = Value::Null;
+    rest["queryStringParameters"] = Value::Null;
+    let mut v2: Value = serde_json::from_slice(&fixture("apigw-v2-minimal.json")).unwrap();
+    v2["rawPath"] = json!(path);
+    let mut url: Value = serde_json::from_slice(&fixture("function-url-get.json")).unwrap();
+    url["rawPath"] = json!(path);
+    url["rawQueryString"] = json!("");
+    let mut alb: Value = serde_json::from_slice(&fixture("alb-single.json")).unwrap();
+    alb["path"] = json!(path);
+    alb["queryStringParameters"] = json!({});
+    for (name, event) in [("rest", rest), ("v2", v2), ("url", url), ("alb", alb)] {
+        s.rt.invoke(Event::json(name, &event)).expect_response();
+        let seen = s.app.request();
+        assert_eq!(seen.target, "/v2/items//%2F../x", "{name}");
+    }
+    // Above the root stays at the root.
+    s.rt.invoke(Event::json("root", &get_event("/../../etc/passwd")))
+        .expect_response();
+    assert_eq!(s.app.request().target, "/etc/passwd");
+}
