@@ -596,6 +596,107 @@ fn dot_segments_are_resolved_for_every_source_before_the_base_path() {
     assert_eq!(seen.target, "/etc//p%2F../q");
 }
 
+#[track_caller]
+fn check_source(payload: &str, source: &str, vars: &[(&str, &str)], path: &str) {
+    let seen = decode_inv(&invocation(payload.as_bytes()), vars).unwrap();
+    assert_eq!(seen.source, Source::PassThrough);
+    assert_eq!(
+        (seen.header(EVENT_SOURCE_HEADER), seen.target.as_str()),
+        (Some(source), path),
+        "{payload}"
+    );
+    assert_eq!(seen.body, payload.as_bytes(), "byte for byte");
+}
+
+#[test]
+fn pass_through_events_name_their_source() {
+    let none = &[];
+    check_source(
+        r#"{"Records":[{"eventSource":"aws:sqs"},{"eventSource":"aws:sqs"}]}"#,
+        "aws:sqs",
+        none,
+        "/events",
+    );
+    check_source(
+        r#"{"Records":[{"EventSource":"aws:sns","Sns":{}}]}"#,
+        "aws:sns",
+        none,
+        "/events",
+    );
+    check_source(
+        r#"{"Records":[{"eventVersion":"2.1","eventSource":"aws:s3"}]}"#,
+        "aws:s3",
+        none,
+        "/events",
+    );
+    check_source(
+        r#"{"eventSource":"aws:kafka","records":{}}"#,
+        "aws:kafka",
+        none,
+        "/events",
+    );
+    check_source(
+        r#"{"source":"aws.events","detail-type":"Scheduled Event","detail":{}}"#,
+        "aws.events",
+        none,
+        "/events",
+    );
+    check_source(
+        r#"{"source":"com.example.orders","detail-type":"OrderPlaced","detail":{}}"#,
+        "aws.events",
+        none,
+        "/events",
+    );
+    for odd in [
+        "{}",
+        "[]",
+        "\"text\"",
+        "null",
+        r#"{"Records":[]}"#,
+        r#"{"Records":"x"}"#,
+        r#"{"Records":[1]}"#,
+        r#"{"Records":[{"eventSource":5}]}"#,
+        r#"{"Records":[{"eventSource":"a\nb"}]}"#,
+        r#"{"Records":[{"eventSource":""}]}"#,
+        r#"{"source":"aws.events"}"#,
+        r#"{"Records":[{"eventSource":"aws:sqs"}],"Records":[]}"#,
+        r#"{"eventSource":"aws:mq","eventSource":"aws:mq"}"#,
+        r#"{"type":"TOKEN","methodArn":"arn","authorizationToken":"t"}"#,
+    ] {
+        check_source(odd, "unknown", none, "/events");
+    }
+}
+
+#[test]
+fn pass_through_routes_pick_the_path_by_source() {
+    let routes = &[
+        (
+            "AWS_LWA_PASS_THROUGH_ROUTES",
+            "aws:sqs=/sqs, aws.events=/cron",
+        ),
+        ("AWS_LWA_PASS_THROUGH_PATH", "/other"),
+    ];
+    check_source(
+        r#"{"Records":[{"eventSource":"aws:sqs"}]}"#,
+        "aws:sqs",
+        routes,
+        "/sqs",
+    );
+    check_source(
+        r#"{"source":"aws.events","detail-type":"x"}"#,
+        "aws.events",
+        routes,
+        "/cron",
+    );
+    check_source(
+        r#"{"Records":[{"EventSource":"aws:sns"}]}"#,
+        "aws:sns",
+        routes,
+        "/other",
+    );
+    check_source("{}", "unknown", routes, "/other");
+}
+
 #[test]
 fn authorization_source_moves_a_header() {
     let e = v2(json!({"headers": {"x-api-token": "t1", "authorization": "old"}}));

@@ -212,8 +212,20 @@ mod tests {
 
     #[test]
     fn paths_without_dot_segments_are_borrowed() {
-        for path in ["/", "", "/a/b", "//a//b", "/a.b/..c/...", "/.a/b.", "/%2e%2e%2e", "abc"] {
-            assert!(matches!(resolve_dots(path), Cow::Borrowed(p) if p == path), "{path:?}");
+        for path in [
+            "/",
+            "",
+            "/a/b",
+            "//a//b",
+            "/a.b/..c/...",
+            "/.a/b.",
+            "/%2e%2e%2e",
+            "abc",
+        ] {
+            assert!(
+                matches!(resolve_dots(path), Cow::Borrowed(p) if p == path),
+                "{path:?}"
+            );
         }
     }
 
