@@ -243,6 +243,14 @@ impl<'c> Worker<'c> {
             }
         }
         let (source, req) = event::decode(inv, self.cfg)?;
+        if self.cfg.is_hook_path(req.uri.path()) {
+            log::warn!(
+                "invoke {}: {} is a SnapStart hook path: answered 403, not sent to the app",
+                inv.id,
+                req.uri.path()
+            );
+            return Ok((source, None, event::forbidden()));
+        }
         let accept = self
             .cfg
             .compression

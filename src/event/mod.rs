@@ -19,8 +19,9 @@ use std::fmt;
 use serde::Deserialize;
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde_json::value::RawValue;
-use ureq::http::Method;
+use ureq::Body;
 use ureq::http::header::{self, HeaderMap, HeaderName, HeaderValue};
+use ureq::http::{Method, Response, StatusCode, Version};
 
 use crate::app::{AppRequest, AppResponse};
 use crate::config::Config;
@@ -200,6 +201,18 @@ pub fn encode(source: Source, resp: &mut AppResponse, out: &mut Vec<u8>) -> Resu
         });
     }
     Ok(())
+}
+
+/// The answer to an invocation for a SnapStart hook path, which never
+/// reaches the app (decisions.md #20): `403`, as upstream. HTTP/1.0, so that
+/// the app client does not take it for a kept-alive connection.
+pub fn forbidden() -> Response<Body> {
+    let mut resp = Response::new(Body::builder().data("Forbidden"));
+    *resp.status_mut() = StatusCode::FORBIDDEN;
+    *resp.version_mut() = Version::HTTP_10;
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    resp
 }
 
 /// Room for the response shapes around a body that may go out as base64.
