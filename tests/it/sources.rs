@@ -399,7 +399,8 @@ fn pass_through_events_are_routed_by_source() {
 #[test]
 fn sqs_partial_batch_responses_reach_lambda_intact() {
     // The app reports the second message as failed; Lambda retries only it.
-    let failures = br#"{"batchItemFailures":[{"itemIdentifier":"12f12f8e-1fe8-4134-aa85-d4a9a582f124"}]}"#;
+    let failures =
+        br#"{"batchItemFailures":[{"itemIdentifier":"12f12f8e-1fe8-4134-aa85-d4a9a582f124"}]}"#;
     let app = EchoApp::with(move |r| {
         if r.path() == "/sqs" {
             (
@@ -417,14 +418,20 @@ fn sqs_partial_batch_responses_reach_lambda_intact() {
         out.expect_response(),
         json!({"batchItemFailures": [{"itemIdentifier": "12f12f8e-1fe8-4134-aa85-d4a9a582f124"}]})
     );
-    assert_eq!(s.app.request().header("x-amzn-event-source"), Some("aws:sqs"));
+    assert_eq!(
+        s.app.request().header("x-amzn-event-source"),
+        Some("aws:sqs")
+    );
 }
 
 #[test]
 fn snapstart_hook_paths_are_answered_403_in_the_sources_shape() {
     // decisions.md #20: never forwarded, whatever the spelling.
     let s = setup(&[
-        ("AWS_LWA_SNAPSTART_BEFORE_CHECKPOINT_PATH", "/snapstart/before"),
+        (
+            "AWS_LWA_SNAPSTART_BEFORE_CHECKPOINT_PATH",
+            "/snapstart/before",
+        ),
         ("AWS_LWA_SNAPSTART_AFTER_RESTORE_PATH", "/snapstart/after"),
         ("AWS_LWA_REMOVE_BASE_PATH", "/api"),
     ]);
@@ -436,7 +443,10 @@ fn snapstart_hook_paths_are_answered_403_in_the_sources_shape() {
     let out = s.rt.invoke(Event::json("rest", &rest)).expect_response();
     assert_eq!(out["statusCode"], 403, "{out}");
     assert_eq!(out["body"], "Forbidden");
-    assert_eq!(out["multiValueHeaders"]["content-type"], json!(["text/plain"]));
+    assert_eq!(
+        out["multiValueHeaders"]["content-type"],
+        json!(["text/plain"])
+    );
     let out = s.rt.invoke(Event::json("alb", &alb)).expect_response();
     assert_eq!(out["statusDescription"], "403 Forbidden", "{out}");
     let out = s.rt.invoke(Event::json("v2", &v2)).expect_response();
@@ -446,4 +456,28 @@ fn snapstart_hook_paths_are_answered_403_in_the_sources_shape() {
     s.rt.invoke(Event::json("next", &get_event("/snapstart/beforex")))
         .expect_response();
     assert_eq!(s.app.request().target, "/snapstart/beforex");
+}
+
+#[test]
+fn sqs_example_reports_partial_batch_failures() {
+    // examples/sqs/app.py under the adapter (wrapper mode): the second
+    // message of the fixture has a body that is not a job.
+    let rt = MockRuntime::start();
+    let port = free_port();
+    let app = format!("{}/examples/sqs/app.py", env!("CARGO_MANIFEST_DIR"));
+    let vars = [
+        ("AWS_LAMBDA_RUNTIME_API", rt.api()),
+        ("PORT", port.to_string()),
+        ("AWS_LWA_PASS_THROUGH_ROUTES", "aws:sqs=/sqs".to_owned()),
+    ]
+    .map(|(k, v)| (k.to_owned(), v));
+    let _adapter = spawn_with(&["python3", &app], &vars);
+    let out = rt.invoke(Event::new("batch", fixture("sqs.json")));
+    assert_eq!(
+        out.expect_response(),
+        json!({"batchItemFailures": [{"itemIdentifier": "12f12f8e-1fe8-4134-aa85-d4a9a582f124"}]})
+    );
+    // An SNS event is not routed to /sqs: the example answers 404, the result is its (non-JSON) body.
+    let out = rt.invoke(Event::new("sns", fixture("sns.json")));
+    assert_eq!(out.expect_response(), Value::Null);
 }
