@@ -63,6 +63,11 @@ Environment (default):
   AWS_LWA_ASYNC_INIT (false)             stop waiting for readiness at 9.8 s
   AWS_LWA_REMOVE_BASE_PATH (none)        path prefix removed from requests
   AWS_LWA_PASS_THROUGH_PATH (/events)    where non-HTTP events are POSTed
+  AWS_LWA_PASS_THROUGH_ROUTES (none)     a path per event source: aws:sqs=/sqs,aws:sns=/sns
+  AWS_LWA_SNAPSTART_BEFORE_CHECKPOINT_PATH, AWS_LWA_SNAPSTART_AFTER_RESTORE_PATH (none)
+                                         SnapStart hooks POSTed to; invocations of them get 403
+  AWS_LWA_READINESS_CHECK_TIMEOUT_SECONDS (unbounded)  limit of a readiness wait, e.g. 0.5
+  AWS_LWA_POOL_IDLE_TIMEOUT_SECONDS (4)  idle app connections kept; 0: one per request
   AWS_LWA_INVOKE_MODE (buffered)         buffered or response_stream
   AWS_LWA_ENABLE_COMPRESSION (false)     gzip responses (cargo feature `compression`)
   AWS_LWA_AUTHORIZATION_SOURCE (none)    header moved to authorization
