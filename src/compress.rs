@@ -120,10 +120,10 @@ fn choose(accept: Option<&HeaderValue>) -> Option<Coding> {
     let usable = |q: Option<f32>| q.or(star).filter(|&q| q > 0.0 && q >= floor);
     let gzip = usable(gzip).map(|q| (q, Coding::Gzip));
     #[cfg(feature = "brotli")]
-    if let Some(br) = usable(br) {
-        if gzip.is_none_or(|(q, _)| br >= q) {
-            return Some(Coding::Br);
-        }
+    if let Some(br) = usable(br)
+        && gzip.is_none_or(|(q, _)| br >= q)
+    {
+        return Some(Coding::Br);
     }
     #[cfg(not(feature = "brotli"))]
     let _ = br;
