@@ -69,7 +69,7 @@ Environment (default):
   AWS_LWA_READINESS_CHECK_TIMEOUT_SECONDS (unbounded)  limit of a readiness wait, e.g. 0.5
   AWS_LWA_POOL_IDLE_TIMEOUT_SECONDS (4)  idle app connections kept; 0: one per request
   AWS_LWA_INVOKE_MODE (buffered)         buffered or response_stream
-  AWS_LWA_ENABLE_COMPRESSION (false)     gzip responses (cargo feature `compression`)
+  AWS_LWA_ENABLE_COMPRESSION (false)     gzip responses (cargo feature `compression`; br: `brotli`)
   AWS_LWA_AUTHORIZATION_SOURCE (none)    header moved to authorization
   AWS_LWA_ERROR_STATUS_CODES (none)      app statuses that fail the invocation
   AWS_LWA_LAMBDA_RUNTIME_API_PROXY (none)  proxy for Runtime API calls
