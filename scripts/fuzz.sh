@@ -23,7 +23,7 @@ for arg in "$@"; do
         *) targets+=("$arg") ;;
     esac
 done
-[ ${#targets[@]} -gt 0 ] || targets=(decode encode config uri)
+[ ${#targets[@]} -gt 0 ] || targets=(decode encode config uri dots hook_path routes)
 
 if ! cargo +nightly fuzz --version >/dev/null 2>&1; then
     echo "cargo-fuzz is missing: cargo install cargo-fuzz --locked" >&2

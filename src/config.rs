@@ -6,7 +6,9 @@
 //! `Error::Config` naming the variable; values upstream silently ignores are
 //! accepted with a warning naming the value used (`Config::warnings`).
 
+use std::borrow::Cow;
 use std::ops::RangeInclusive;
+use std::time::Duration;
 
 use ureq::http::HeaderName;
 use ureq::http::uri::{Authority, PathAndQuery};
@@ -16,6 +18,9 @@ use crate::json::push_str;
 
 /// The default app port, as upstream.
 const DEFAULT_PORT: u16 = 8080;
+
+/// Upstream's idle time for pooled app connections (`AWS_LWA_POOL_IDLE_TIMEOUT_SECONDS`).
+const DEFAULT_POOL_IDLE: Duration = Duration::from_secs(4);
 
 /// More worker threads than this cannot be meant: a thread each, 64 KiB of
 /// buffers each when busy.
@@ -37,12 +42,30 @@ pub struct Config {
     pub remove_base_path: Option<String>,
     /// Path of the POST that carries non-HTTP events (default `/events`).
     pub pass_through_path: String,
+    /// `AWS_LWA_PASS_THROUGH_ROUTES`: event source (`aws:sqs`) to path, in
+    /// the order given; a source not listed goes to `pass_through_path`.
+    pub pass_through_routes: Vec<(String, String)>,
     pub compression: bool,
     pub invoke_mode: InvokeMode,
     /// A request header moved to `authorization`.
     pub authorization_source: Option<HeaderName>,
     /// App statuses that turn an invocation into an error.
     pub error_status: StatusSet,
+    /// How Lambda initialises this sandbox (`AWS_LAMBDA_INITIALIZATION_TYPE`).
+    pub init_type: InitType,
+    /// `AWS_LWA_SNAPSTART_BEFORE_CHECKPOINT_PATH`: POSTed before the snapshot.
+    pub before_checkpoint: Option<String>,
+    /// `AWS_LWA_SNAPSTART_AFTER_RESTORE_PATH`: POSTed after a restore.
+    pub after_restore: Option<String>,
+    /// The hook paths' canonical forms (`canonical_path`), never served to
+    /// an invocation (decisions.md #20).
+    hook_paths: Vec<String>,
+    /// `AWS_LWA_READINESS_CHECK_TIMEOUT_SECONDS`: bound on each readiness
+    /// wait (cold start, before the snapshot, after a restore); `None`: unbounded.
+    pub readiness_timeout: Option<Duration>,
+    /// `AWS_LWA_POOL_IDLE_TIMEOUT_SECONDS` (default 4 s): how long an idle app
+    /// connection is kept; zero means a new connection for every request.
+    pub pool_idle_timeout: Duration,
     /// Worker threads, each with its own `next` loop (`AWS_LAMBDA_MAX_CONCURRENCY`).
     pub concurrency: usize,
     /// Wrapper mode: the app's PID, when this process is the helper serving for it.
@@ -68,6 +91,30 @@ pub struct Readiness {
 pub enum Protocol {
     Http,
     Tcp,
+}
+
+/// `AWS_LAMBDA_INITIALIZATION_TYPE`, which Lambda sets for every runtime.
+#[derive(Debug, Clone, PartialEq)]
+pub enum InitType {
+    /// `on-demand`, and when unset (local emulators).
+    OnDemand,
+    /// `provisioned-concurrency`: init has no 10 s limit and runs ahead of traffic.
+    ProvisionedConcurrency,
+    /// `snap-start`: init ends in a snapshot, restored for later cold starts.
+    SnapStart,
+    /// Any other value (`lambda-managed-instances`...), kept for the logs.
+    Other(String),
+}
+
+impl InitType {
+    fn parse(value: &str) -> InitType {
+        match value.trim() {
+            "" | "on-demand" => InitType::OnDemand,
+            "provisioned-concurrency" => InitType::ProvisionedConcurrency,
+            "snap-start" => InitType::SnapStart,
+            other => InitType::Other(other.to_owned()),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -256,10 +303,26 @@ impl Config {
             healthy,
         };
 
-        let async_init = match legacy(&get, "AWS_LWA_ASYNC_INIT", "ASYNC_INIT", &mut warnings) {
+        let init_type = get("AWS_LAMBDA_INITIALIZATION_TYPE")
+            .map_or(InitType::OnDemand, |v| InitType::parse(&v));
+        let mut async_init = match legacy(&get, "AWS_LWA_ASYNC_INIT", "ASYNC_INIT", &mut warnings) {
             Some((var, v)) => parse_bool(var, &v)?,
             None => false,
         };
+        if async_init
+            && matches!(
+                init_type,
+                InitType::SnapStart | InitType::ProvisionedConcurrency
+            )
+        {
+            // A snapshot or a pre-warmed sandbox of a half-started app would
+            // serve it; neither init has the 10 s limit async init works around.
+            warnings.push(format!(
+                "AWS_LWA_ASYNC_INIT: ignored under AWS_LAMBDA_INITIALIZATION_TYPE={}: waiting for the app to be ready",
+                if init_type == InitType::SnapStart { "snap-start" } else { "provisioned-concurrency" }
+            ));
+            async_init = false;
+        }
         let remove_base_path = legacy(
             &get,
             "AWS_LWA_REMOVE_BASE_PATH",
@@ -270,6 +333,50 @@ impl Config {
         let pass_through_path = match get("AWS_LWA_PASS_THROUGH_PATH") {
             Some(v) => parse_path("AWS_LWA_PASS_THROUGH_PATH", &v)?,
             None => "/events".to_owned(),
+        };
+        let pass_through_routes = match get("AWS_LWA_PASS_THROUGH_ROUTES") {
+            Some(v) => parse_routes(&v)
+                .map_err(|reason| Error::config("AWS_LWA_PASS_THROUGH_ROUTES", &v, reason))?,
+            None => Vec::new(),
+        };
+        let mut hook_paths = Vec::new();
+        let mut hook = |var: &'static str| -> Result<Option<String>, Error> {
+            let Some(v) = get(var).filter(|v| !v.trim().is_empty()) else {
+                return Ok(None);
+            };
+            let path = parse_path(var, &v)?;
+            let canonical = hook_path(&path).map_err(|reason| Error::config(var, &v, reason))?;
+            let mut passed = std::iter::once(&pass_through_path)
+                .chain(pass_through_routes.iter().map(|(_, p)| p));
+            if let Some(p) = passed.find(|p| canonical_path(p) == canonical) {
+                return Err(Error::config(
+                    var,
+                    &v,
+                    format!("it is the pass-through path {p}: events could not be posted to it"),
+                ));
+            }
+            hook_paths.push(canonical);
+            Ok(Some(path))
+        };
+        let before_checkpoint = hook("AWS_LWA_SNAPSTART_BEFORE_CHECKPOINT_PATH")?;
+        let after_restore = hook("AWS_LWA_SNAPSTART_AFTER_RESTORE_PATH")?;
+        let readiness_timeout = get("AWS_LWA_READINESS_CHECK_TIMEOUT_SECONDS").and_then(|v| {
+            match seconds(&v) {
+                Some(d) if !d.is_zero() => Some(d),
+                _ => {
+                    warnings.push(format!("AWS_LWA_READINESS_CHECK_TIMEOUT_SECONDS: {v:?} is not a number of seconds above 0, waiting for readiness without a limit"));
+                    None
+                }
+            }
+        });
+        let pool_idle_timeout = match get("AWS_LWA_POOL_IDLE_TIMEOUT_SECONDS") {
+            Some(v) => seconds(&v).unwrap_or_else(|| {
+                warnings.push(format!(
+                    "AWS_LWA_POOL_IDLE_TIMEOUT_SECONDS: {v:?} is not a number of seconds, using 4"
+                ));
+                DEFAULT_POOL_IDLE
+            }),
+            None => DEFAULT_POOL_IDLE,
         };
         let compression = match get("AWS_LWA_ENABLE_COMPRESSION") {
             Some(v) => parse_bool("AWS_LWA_ENABLE_COMPRESSION", &v)?,
@@ -328,16 +435,139 @@ impl Config {
             async_init,
             remove_base_path,
             pass_through_path,
+            pass_through_routes,
             compression,
             invoke_mode,
             authorization_source,
             error_status,
+            init_type,
+            before_checkpoint,
+            after_restore,
+            hook_paths,
+            readiness_timeout,
+            pool_idle_timeout,
             concurrency,
             app_pid: get(crate::wrapper::APP_PID_VAR).and_then(|p| p.parse().ok()),
             env_config: env_config(&get),
             warnings,
         })
     }
+}
+
+impl Config {
+    /// Whether a request path (as sent to the app: dot segments resolved,
+    /// base path removed) is a SnapStart hook path after canonicalisation,
+    /// so that the invocation must be refused (decisions.md #20).
+    pub fn is_hook_path(&self, path: &str) -> bool {
+        !self.hook_paths.is_empty() && self.hook_paths.contains(&canonical_path(path))
+    }
+
+    /// The pass-through path for an event source (`aws:sqs`): its route in
+    /// `AWS_LWA_PASS_THROUGH_ROUTES`, else `AWS_LWA_PASS_THROUGH_PATH`.
+    pub fn pass_through_path_for(&self, source: &str) -> &str {
+        self.pass_through_routes
+            .iter()
+            .find(|(s, _)| s.eq_ignore_ascii_case(source))
+            .map_or(&self.pass_through_path, |(_, p)| p)
+    }
+}
+
+/// A path as the most lenient app would route it, for comparing request
+/// paths with hook paths: percent-escapes decoded until none is left
+/// (`%2573` is `s`), `;` parameters cut from each segment (Tomcat and Spring
+/// ignore them), empty segments and a trailing `/` dropped (`//a/` is `/a`),
+/// `.` and `..` resolved, and lower case. Idempotent; the result starts with
+/// `/` and has no `.`, `..` or empty segment.
+pub fn canonical_path(path: &str) -> String {
+    let mut bytes = path.as_bytes().to_vec();
+    loop {
+        let decoded: Vec<u8> = percent_encoding::percent_decode(&bytes).collect();
+        if decoded == bytes {
+            break;
+        }
+        bytes = decoded;
+    }
+    let text = String::from_utf8_lossy(&bytes).to_lowercase();
+    let mut out: Vec<&str> = Vec::new();
+    for seg in text.split('/') {
+        match seg.split(';').next().unwrap_or("") {
+            "" | "." => {}
+            ".." => {
+                out.pop();
+            }
+            seg => out.push(seg),
+        }
+    }
+    if out.is_empty() {
+        return "/".to_owned();
+    }
+    let mut canonical = String::with_capacity(text.len());
+    for seg in out {
+        canonical.push('/');
+        canonical.push_str(seg);
+    }
+    canonical
+}
+
+/// A hook path's canonical form, or why it cannot be guarded: one that
+/// collapses to `/` would refuse every request, and one with a `%` left
+/// after decoding (a malformed or double escape) could be reached in a form
+/// the guard and the app decode differently.
+pub fn hook_path(path: &str) -> Result<String, String> {
+    let bytes = path.as_bytes();
+    let malformed = bytes.iter().enumerate().any(|(i, &b)| {
+        b == b'%'
+            && !(bytes.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                && bytes.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+    });
+    if malformed {
+        return Err("a % that does not start an escape like %2F cannot be guarded".into());
+    }
+    let once: Cow<[u8]> = percent_encoding::percent_decode(bytes).into();
+    if once.contains(&b'%') {
+        return Err("its decoded form still contains a %, so it cannot be guarded".into());
+    }
+    let canonical = canonical_path(path);
+    if canonical == "/" {
+        return Err(
+            "it comes down to / after canonicalisation: every request would be refused".into(),
+        );
+    }
+    Ok(canonical)
+}
+
+/// `AWS_LWA_PASS_THROUGH_ROUTES`: `source=/path` items split on `,` and
+/// trimmed, as in `aws:sqs=/sqs,aws:sns=/sns`; an empty item is skipped.
+/// The error names the first item that is not usable.
+pub fn parse_routes(value: &str) -> Result<Vec<(String, String)>, String> {
+    let mut routes: Vec<(String, String)> = Vec::new();
+    for item in value.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+        let Some((source, path)) = item.split_once('=') else {
+            return Err(format!(
+                "item {item:?} is not source=/path (example: aws:sqs=/sqs)"
+            ));
+        };
+        let (source, path) = (source.trim(), path.trim());
+        if source.is_empty() || source.bytes().any(|b| !b.is_ascii_graphic()) {
+            return Err(format!(
+                "item {item:?}: the source must be a name like aws:sqs"
+            ));
+        }
+        if let Err(Error::Config { reason, .. }) = parse_path("", path) {
+            return Err(format!("item {item:?}: {reason}"));
+        }
+        if routes.iter().any(|(s, _)| s.eq_ignore_ascii_case(source)) {
+            return Err(format!("item {item:?}: {source} is routed twice"));
+        }
+        routes.push((source.to_owned(), path.to_owned()));
+    }
+    Ok(routes)
+}
+
+/// Seconds as a decimal number (`4`, `0.5`), not negative.
+fn seconds(value: &str) -> Option<Duration> {
+    let secs: f64 = value.trim().parse().ok()?;
+    Duration::try_from_secs_f64(secs).ok()
 }
 
 /// The Runtime API base URL, without the proxy: where `/runtime/init/error`

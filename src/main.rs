@@ -55,12 +55,19 @@ Environment (default):
   AWS_LWA_ASYNC_INIT (false)             stop waiting for readiness at 9.8 s
   AWS_LWA_REMOVE_BASE_PATH (none)        path prefix removed from requests
   AWS_LWA_PASS_THROUGH_PATH (/events)    where non-HTTP events are POSTed
+  AWS_LWA_PASS_THROUGH_ROUTES (none)     a path per event source: aws:sqs=/sqs,aws:sns=/sns
+  AWS_LWA_SNAPSTART_BEFORE_CHECKPOINT_PATH, AWS_LWA_SNAPSTART_AFTER_RESTORE_PATH (none)
+                                         SnapStart hooks POSTed to; invocations of them get 403
+  AWS_LWA_READINESS_CHECK_TIMEOUT_SECONDS (unbounded)  limit of a readiness wait, e.g. 0.5
+  AWS_LWA_POOL_IDLE_TIMEOUT_SECONDS (4)  idle app connections kept; 0: one per request
   AWS_LWA_INVOKE_MODE (buffered)         buffered or response_stream
-  AWS_LWA_ENABLE_COMPRESSION (false)     gzip responses (cargo feature `compression`)
+  AWS_LWA_ENABLE_COMPRESSION (false)     gzip responses (cargo feature `compression`; br: `brotli`)
   AWS_LWA_AUTHORIZATION_SOURCE (none)    header moved to authorization
   AWS_LWA_ERROR_STATUS_CODES (none)      app statuses that fail the invocation
   AWS_LWA_LAMBDA_RUNTIME_API_PROXY (none)  proxy for Runtime API calls
   AWS_LAMBDA_MAX_CONCURRENCY (1)         invocations served at once
+  AWS_LAMBDA_INITIALIZATION_TYPE (set by Lambda)  snap-start: the hooks above; provisioned-concurrency
+                                         and snap-start: no async init
   AWS_LAMBDA_RUNTIME_API (set by Lambda) host:port, or http://host:port/base
   AWS_LAMBDA_LOG_LEVEL, then RUST_LOG (info)  the adapter's level; RUST_LOG=crate=level for others
   AWS_LAMBDA_LOG_FORMAT (text)           text, or JSON

@@ -10,7 +10,7 @@ use std::mem;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
-use ureq::http::{HeaderValue, header};
+use ureq::http::{HeaderMap, HeaderValue, header};
 
 use crate::app::{App, AppResponse};
 use crate::config::{Config, InvokeMode};
@@ -114,6 +114,13 @@ impl<'c> Worker<'c> {
         let deadline = inv.deadline();
         self.ensure_ready(deadline)?;
         let (source, req) = event::decode(inv, self.cfg)?;
+        if self.cfg.is_hook_path(req.uri.path()) {
+            refuse_hook(inv, req.uri.path());
+            let mut resp = event::forbidden(mem::take(&mut self.body));
+            let encoded = event::encode(source, &mut resp, &mut self.out);
+            self.body = resp.body;
+            return encoded;
+        }
         let accept: Accept = self
             .cfg
             .compression
@@ -152,54 +159,79 @@ impl<'c> Worker<'c> {
         encoded
     }
 
-    /// Streaming mode: the prelude, then the app's body forwarded as it
-    /// arrives. `Err` only before the stream started; a failure after that is
-    /// reported in the stream's trailers.
+    /// Streaming mode: the app's answer forwarded as it arrives (`stream`).
     fn streamed(&mut self, inv: &Invocation) -> Result<(), Error> {
         let deadline = inv.deadline();
         self.ensure_ready(deadline)?;
         let (_, req) = event::decode(inv, self.cfg)?;
+        if self.cfg.is_hook_path(req.uri.path()) {
+            refuse_hook(inv, req.uri.path());
+            let resp = event::forbidden(Vec::new());
+            let body = &mut &resp.body[..];
+            return stream(&self.runtime, inv, resp.status, &resp.headers, body);
+        }
         let (resp, mut body) = self.app.send(req, deadline)?;
         let status = resp.status().as_u16();
         if self.cfg.error_status.contains(status) {
             return Err(status_error(status, body));
         }
-        let mut stream = self.runtime.stream(&inv.id)?;
-        let head = stream
-            .send(&event::prelude(status, resp.headers()))
-            .and_then(|()| stream.send(&[0; 8]));
-        let lost = |e: &dyn std::fmt::Display| {
-            log::error!(
-                "invocation {}: runtime API response (streaming): {e}",
-                inv.id
-            )
-        };
-        if let Err(e) = head {
-            lost(&e);
+        stream(&self.runtime, inv, status, resp.headers(), &mut body)
+    }
+}
+
+/// Streams an answer: the prelude, then `body` as it arrives. `Err` only
+/// before the stream started; a failure after that is reported in the
+/// stream's trailers.
+fn stream(
+    runtime: &Runtime,
+    inv: &Invocation,
+    status: u16,
+    headers: &HeaderMap,
+    body: &mut impl Read,
+) -> Result<(), Error> {
+    let mut stream = runtime.stream(&inv.id)?;
+    let head = stream
+        .send(&event::prelude(status, headers))
+        .and_then(|()| stream.send(&[0; 8]));
+    let lost = |e: &dyn std::fmt::Display| {
+        log::error!(
+            "invocation {}: runtime API response (streaming): {e}",
+            inv.id
+        )
+    };
+    if let Err(e) = head {
+        lost(&e);
+        return Ok(());
+    }
+    let failure = match stream.copy(body) {
+        Ok(_) => None,
+        Err(Ok(read)) => Some(read_error(read)),
+        Err(Err(write)) => {
+            lost(&write);
             return Ok(());
         }
-        let failure = match stream.copy(&mut body) {
-            Ok(_) => None,
-            Err(Ok(read)) => Some(read_error(read)),
-            Err(Err(write)) => {
-                lost(&write);
-                return Ok(());
-            }
-        };
-        if let Some(e) = &failure {
-            log::error!(
-                "invocation {}: {}: {e} (after the stream started: sent as trailers)",
-                inv.id,
-                e.error_type()
-            );
-        }
-        match stream.finish(failure.as_ref()) {
-            Ok(status) if (200..300).contains(&status) => {}
-            Ok(status) => lost(&format_args!("answered HTTP {status}")),
-            Err(e) => lost(&e),
-        }
-        Ok(())
+    };
+    if let Some(e) = &failure {
+        log::error!(
+            "invocation {}: {}: {e} (after the stream started: sent as trailers)",
+            inv.id,
+            e.error_type()
+        );
     }
+    match stream.finish(failure.as_ref()) {
+        Ok(status) if (200..300).contains(&status) => {}
+        Ok(status) => lost(&format_args!("answered HTTP {status}")),
+        Err(e) => lost(&e),
+    }
+    Ok(())
+}
+
+/// Logs an invocation refused because its path is a SnapStart hook path.
+fn refuse_hook(inv: &Invocation, path: &str) {
+    log::warn!(
+        "invoke {}: {path} is a SnapStart hook path: answered 403, not sent to the app",
+        inv.id
+    );
 }
 
 /// The error for a status listed in `AWS_LWA_ERROR_STATUS_CODES`, quoting the

@@ -493,3 +493,201 @@ fn only_the_adapters_empty_variables_are_dropped() {
     );
     assert_eq!(env(&[("AWS_LWA_PORT", "3000")]).warning(), None);
 }
+
+#[test]
+fn pass_through_routes_map_sources_to_paths() {
+    let c = check(&[(
+        "AWS_LWA_PASS_THROUGH_ROUTES",
+        " aws:sqs=/sqs ,aws:sns = /sns,,aws.events=/cron/tick=1",
+    )]);
+    assert_eq!(
+        c.pass_through_routes,
+        [
+            ("aws:sqs".to_owned(), "/sqs".to_owned()),
+            ("aws:sns".to_owned(), "/sns".to_owned()),
+            ("aws.events".to_owned(), "/cron/tick=1".to_owned()),
+        ]
+    );
+    assert_eq!(c.pass_through_path_for("aws:sqs"), "/sqs");
+    assert_eq!(c.pass_through_path_for("AWS:SNS"), "/sns");
+    assert_eq!(c.pass_through_path_for("aws:s3"), "/events");
+    assert!(check(&[]).pass_through_routes.is_empty());
+    for bad in [
+        "aws:sqs",
+        "aws:sqs=sqs",
+        "=/sqs",
+        "aws sqs=/sqs",
+        "aws:sqs=/a b",
+        "aws:sqs=/a,aws:SQS=/b",
+    ] {
+        let mut all = vec![("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001")];
+        all.push(("AWS_LWA_PASS_THROUGH_ROUTES", bad));
+        match Config::from_lookup(lookup(&all)) {
+            Err(
+                e @ Error::Config {
+                    var: "AWS_LWA_PASS_THROUGH_ROUTES",
+                    ..
+                },
+            ) => {
+                let item = bad.rsplit(',').next().unwrap();
+                assert!(e.to_string().contains(&format!("item {item:?}")), "{e}");
+            }
+            other => panic!("{bad:?}: {other:?}"),
+        }
+    }
+}
+
+#[test]
+fn initialization_type_and_async_init() {
+    assert_eq!(check(&[]).init_type, InitType::OnDemand);
+    for (v, t) in [
+        ("on-demand", InitType::OnDemand),
+        ("provisioned-concurrency", InitType::ProvisionedConcurrency),
+        ("snap-start", InitType::SnapStart),
+        (
+            "lambda-managed-instances",
+            InitType::Other("lambda-managed-instances".into()),
+        ),
+    ] {
+        let c = check(&[
+            ("AWS_LAMBDA_INITIALIZATION_TYPE", v),
+            ("AWS_LWA_ASYNC_INIT", "true"),
+        ]);
+        assert_eq!(c.init_type, t);
+        let ignored = matches!(t, InitType::SnapStart | InitType::ProvisionedConcurrency);
+        assert_eq!(c.async_init, !ignored, "{v}");
+        assert_eq!(
+            c.warnings
+                .iter()
+                .any(|w| w.starts_with("AWS_LWA_ASYNC_INIT: ignored") && w.contains(v)),
+            ignored,
+            "{v}: {:?}",
+            c.warnings
+        );
+    }
+    let c = check(&[("AWS_LAMBDA_INITIALIZATION_TYPE", "snap-start")]);
+    assert!(c.warnings.is_empty(), "no async init, no warning");
+}
+
+#[test]
+fn readiness_and_pool_timeouts() {
+    let c = check(&[]);
+    assert_eq!(c.readiness_timeout, None);
+    assert_eq!(c.pool_idle_timeout, Duration::from_secs(4));
+    let c = check(&[
+        ("AWS_LWA_READINESS_CHECK_TIMEOUT_SECONDS", " 0.5 "),
+        ("AWS_LWA_POOL_IDLE_TIMEOUT_SECONDS", "0"),
+    ]);
+    assert_eq!(c.readiness_timeout, Some(Duration::from_millis(500)));
+    assert_eq!(c.pool_idle_timeout, Duration::ZERO);
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    let c = check(&[("AWS_LWA_POOL_IDLE_TIMEOUT_SECONDS", "2.5")]);
+    assert_eq!(c.pool_idle_timeout, Duration::from_millis(2500));
+    // Upstream ignores unusable values with a warning: unbounded, and 4 s.
+    for bad in ["0", "-1", "soon", "NaN", "inf", "1e30"] {
+        let c = check(&[
+            ("AWS_LWA_READINESS_CHECK_TIMEOUT_SECONDS", bad),
+            (
+                "AWS_LWA_POOL_IDLE_TIMEOUT_SECONDS",
+                if bad == "0" { "x" } else { bad },
+            ),
+        ]);
+        assert_eq!(c.readiness_timeout, None, "{bad}");
+        assert_eq!(c.pool_idle_timeout, Duration::from_secs(4), "{bad}");
+        assert_eq!(c.warnings.len(), 2, "{bad}: {:?}", c.warnings);
+    }
+}
+
+#[test]
+fn hook_paths_are_canonicalised() {
+    for (path, canonical) in [
+        ("/snapstart/before", "/snapstart/before"),
+        ("/SnapStart/Before/", "/snapstart/before"),
+        ("//snapstart///before//", "/snapstart/before"),
+        ("/x/../snapstart/./before", "/snapstart/before"),
+        ("/%73napstart/before", "/snapstart/before"),
+        ("/%2573napstart%252Fbefore", "/snapstart/before"),
+        ("/snapstart%2Fbefore", "/snapstart/before"),
+        ("/snapstart/%2e%2E/snapstart/before", "/snapstart/before"),
+        ("/snapstart/before;jsessionid=1", "/snapstart/before"),
+        ("/../..", "/"),
+        ("", "/"),
+        ("/a%zz", "/a%zz"),
+        ("/%C3%A9T%C3%89", "/été"),
+    ] {
+        assert_eq!(canonical_path(path), canonical, "{path:?}");
+        assert_eq!(canonical_path(canonical), canonical, "idempotent: {path:?}");
+    }
+}
+
+#[test]
+fn hook_paths_guard_requests() {
+    let c = check(&[
+        (
+            "AWS_LWA_SNAPSTART_BEFORE_CHECKPOINT_PATH",
+            "/snapstart/before",
+        ),
+        ("AWS_LWA_SNAPSTART_AFTER_RESTORE_PATH", "/SnapStart/After"),
+    ]);
+    assert_eq!(c.before_checkpoint.as_deref(), Some("/snapstart/before"));
+    assert_eq!(
+        c.after_restore.as_deref(),
+        Some("/SnapStart/After"),
+        "POSTed as written"
+    );
+    for path in [
+        "/snapstart/before",
+        "/snapstart/after",
+        "/SNAPSTART/BEFORE/",
+        "//snapstart//after",
+        "/snapstart/%61fter",
+        "/snapstart%2fafter",
+        "/snapstart/x/../before;a=b",
+    ] {
+        assert!(c.is_hook_path(path), "{path}");
+    }
+    for path in [
+        "/",
+        "/snapstart",
+        "/snapstart/before/x",
+        "/snapstart/beforex",
+        "/other",
+    ] {
+        assert!(!c.is_hook_path(path), "{path}");
+    }
+    let none = check(&[]);
+    assert!(!none.is_hook_path("/snapstart/before"));
+    assert_eq!((none.before_checkpoint, none.after_restore), (None, None));
+}
+
+#[test]
+fn unguardable_hook_paths_are_refused() {
+    for var in [
+        "AWS_LWA_SNAPSTART_BEFORE_CHECKPOINT_PATH",
+        "AWS_LWA_SNAPSTART_AFTER_RESTORE_PATH",
+    ] {
+        for bad in [
+            "/", "//", "/a/..", "/%2e", "/a%zz", "/a%", "/a%2525", "/a%25", "hook", "/a b",
+        ] {
+            check_err(&[(var, bad)], var);
+        }
+        check_err(&[(var, "/Events/")], var);
+        check_err(
+            &[(var, "/q"), ("AWS_LWA_PASS_THROUGH_ROUTES", "aws:sqs=/q")],
+            var,
+        );
+        check_err(
+            &[(var, "/in"), ("AWS_LWA_PASS_THROUGH_PATH", "/x/../in")],
+            var,
+        );
+    }
+    let e = Config::from_lookup(lookup(&[
+        ("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"),
+        ("AWS_LWA_SNAPSTART_AFTER_RESTORE_PATH", "/x/.."),
+    ]))
+    .unwrap_err();
+    assert!(
+        e.to_string().contains("every request would be refused"),
+        "{e}"
+    );
+}

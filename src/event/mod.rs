@@ -65,6 +65,10 @@ struct Fields<'a> {
     cookies: Option<&'a RawValue>,
     body: Option<&'a RawValue>,
     is_base64: Option<&'a RawValue>,
+    /// For a pass-through event's source (`event_source`).
+    records: Option<&'a RawValue>,
+    event_source: Option<&'a RawValue>,
+    detail_type: Option<&'a RawValue>,
 }
 
 impl<'a> Fields<'a> {
@@ -98,6 +102,10 @@ impl<'a> Fields<'a> {
             cookies: get("cookies")?,
             body: get("body")?,
             is_base64: get("isBase64Encoded")?,
+            // Only name the source of a pass-through event: a duplicate is `unknown`, not an error.
+            records: members.get("Records").ok().flatten(),
+            event_source: members.get("eventSource").ok().flatten(),
+            detail_type: members.get("detail-type").ok().flatten(),
         })
     }
 }
@@ -139,7 +147,7 @@ pub fn decode<'a>(inv: &'a Invocation, cfg: &Config) -> Result<(Source, AppReque
             body::decode_request(fields.body, fields.is_base64)?,
         ),
         Source::PassThrough => (
-            pass_through::to_request(cfg),
+            pass_through::to_request(cfg, &event_source(&fields)),
             Cow::Borrowed(payload.as_bytes()),
         ),
     };
@@ -149,12 +157,18 @@ pub fn decode<'a>(inv: &'a Invocation, cfg: &Config) -> Result<(Source, AppReque
         query,
         mut headers,
     } = parts;
+    // Dot segments first, so that `/api/../x` is not taken for base path `/api`.
+    let resolved;
     let (path, context) = match (source, fields.request_context) {
-        (Source::PassThrough, _) | (_, None) => (&*path, Cow::Borrowed("null")),
-        (_, Some(raw)) => (
-            remove_base_path(&path, cfg.remove_base_path.as_deref()),
-            compact_json(raw.get()),
-        ),
+        (Source::PassThrough, _) => (&*path, Cow::Borrowed("null")),
+        (_, raw) => {
+            resolved = uri::resolve_dots(&path);
+            let context = raw.map_or(Cow::Borrowed("null"), |raw| compact_json(raw.get()));
+            (
+                remove_base_path(&resolved, cfg.remove_base_path.as_deref()),
+                context,
+            )
+        }
     };
     let uri = uri::target(&cfg.app, path, &query)?;
     inject(&mut headers, inv, cfg, &context)?;
@@ -186,6 +200,20 @@ pub fn encode(source: Source, resp: &mut AppResponse, out: &mut Vec<u8>) -> Resu
         });
     }
     Ok(())
+}
+
+/// The answer to an invocation whose path is a SnapStart hook path
+/// (decisions.md #20): `403 Forbidden`, in `body` (cleared first).
+pub fn forbidden(mut body: Vec<u8>) -> AppResponse {
+    body.clear();
+    body.extend_from_slice(b"Forbidden");
+    let mut headers = HeaderMap::new();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+    AppResponse {
+        status: 403,
+        headers,
+        body,
+    }
 }
 
 /// Room for the response shapes around a body that may go out as base64.
@@ -260,6 +288,40 @@ fn detect(f: &Fields) -> Result<Source, Error> {
         return Ok(Source::ApiGwV1);
     }
     Ok(Source::PassThrough)
+}
+
+/// The header that names a pass-through event's source for the app, with
+/// the `x-amzn-` prefix of the other headers the adapter injects.
+pub const EVENT_SOURCE_HEADER: &str = "x-amzn-event-source";
+
+/// A pass-through event's source as AWS writes it, from its documented
+/// fields: `Records[0].eventSource` (SQS `aws:sqs`, S3, DynamoDB, Kinesis,
+/// SES, CodeCommit) or `Records[0].EventSource` (SNS `aws:sns`); a top-level
+/// `eventSource` (MSK `aws:kafka`, MQ `aws:mq`, `SelfManagedKafka`);
+/// `aws.events` for EventBridge and schedules (`detail-type` beside a
+/// `source`); otherwise `unknown`. Never an error: these events are passed
+/// through whatever they hold.
+fn event_source<'a>(f: &Fields<'a>) -> Cow<'a, str> {
+    let text = |raw: Option<&'a RawValue>| parse_field::<Option<Str>>("", raw).ok().flatten();
+    let first = parse_field::<First<Members>>("Records", f.records)
+        .ok()
+        .and_then(|records| records.0)
+        .and_then(|r| {
+            let lower = r.get("eventSource").ok().flatten();
+            text(lower).or_else(|| text(r.get("EventSource").ok().flatten()))
+        });
+    let top = || text(f.event_source);
+    let name = match first.or_else(top) {
+        Some(name) => name.0,
+        None if f.detail_type.is_some() => Cow::Borrowed("aws.events"),
+        None => Cow::Borrowed("unknown"),
+    };
+    let usable = !name.is_empty() && name.len() <= 256 && HeaderValue::from_str(&name).is_ok();
+    if usable {
+        name
+    } else {
+        Cow::Borrowed("unknown")
+    }
 }
 
 fn invalid_json(e: serde_json::Error) -> Error {
@@ -571,6 +633,33 @@ impl<'de: 'a, 'a> Deserialize<'de> for Str<'a> {
             }
         }
         d.deserialize_str(V)
+    }
+}
+
+/// The first element of a JSON array, the others skipped unparsed.
+pub struct First<T>(pub Option<T>);
+
+impl<T> Default for First<T> {
+    fn default() -> Self {
+        First(None)
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for First<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Vis<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for Vis<T> {
+            type Value = First<T>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("an array")
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<First<T>, A::Error> {
+                let first = seq.next_element()?;
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(First(first))
+            }
+        }
+        d.deserialize_seq(Vis(std::marker::PhantomData))
     }
 }
 

@@ -571,6 +571,133 @@ fn base_path_is_removed_once_and_by_segment() {
 }
 
 #[test]
+fn dot_segments_are_resolved_for_every_source_before_the_base_path() {
+    // decisions.md #19: REST, HTTP API 2.0 / Function URL, ALB.
+    let cases = [
+        rest(json!({"path": "/api/x/../y/./z"})),
+        v2(json!({"rawPath": "/api/x/../y/./z"})),
+        alb(json!({"path": "/api/x/../y/./z"})),
+    ];
+    for event in cases {
+        let seen = decode_with(&event, &[]).unwrap();
+        assert_eq!(seen.target.split('?').next(), Some("/api/y/z"), "{event}");
+        let seen = decode_with(&event, &[("AWS_LWA_REMOVE_BASE_PATH", "/api")]).unwrap();
+        assert_eq!(seen.target.split('?').next(), Some("/y/z"), "{event}");
+    }
+    // Resolved before the base path: `/api/../x` is not under `/api`.
+    let seen = decode_with(
+        &v2(json!({"rawPath": "/api/../x"})),
+        &[("AWS_LWA_REMOVE_BASE_PATH", "/api")],
+    )
+    .unwrap();
+    assert_eq!(seen.target, "/x");
+    // Never above the root; `//` and `%2F` kept.
+    let seen = decode_with(&v2(json!({"rawPath": "/../../etc//p%2F../q"})), &[]).unwrap();
+    assert_eq!(seen.target, "/etc//p%2F../q");
+}
+
+#[track_caller]
+fn check_source(payload: &str, source: &str, vars: &[(&str, &str)], path: &str) {
+    let seen = decode_inv(&invocation(payload.as_bytes()), vars).unwrap();
+    assert_eq!(seen.source, Source::PassThrough);
+    assert_eq!(
+        (seen.header(EVENT_SOURCE_HEADER), seen.target.as_str()),
+        (Some(source), path),
+        "{payload}"
+    );
+    assert_eq!(seen.body, payload.as_bytes(), "byte for byte");
+}
+
+#[test]
+fn pass_through_events_name_their_source() {
+    let none = &[];
+    check_source(
+        r#"{"Records":[{"eventSource":"aws:sqs"},{"eventSource":"aws:sqs"}]}"#,
+        "aws:sqs",
+        none,
+        "/events",
+    );
+    check_source(
+        r#"{"Records":[{"EventSource":"aws:sns","Sns":{}}]}"#,
+        "aws:sns",
+        none,
+        "/events",
+    );
+    check_source(
+        r#"{"Records":[{"eventVersion":"2.1","eventSource":"aws:s3"}]}"#,
+        "aws:s3",
+        none,
+        "/events",
+    );
+    check_source(
+        r#"{"eventSource":"aws:kafka","records":{}}"#,
+        "aws:kafka",
+        none,
+        "/events",
+    );
+    check_source(
+        r#"{"source":"aws.events","detail-type":"Scheduled Event","detail":{}}"#,
+        "aws.events",
+        none,
+        "/events",
+    );
+    check_source(
+        r#"{"source":"com.example.orders","detail-type":"OrderPlaced","detail":{}}"#,
+        "aws.events",
+        none,
+        "/events",
+    );
+    for odd in [
+        "{}",
+        "[]",
+        "\"text\"",
+        "null",
+        r#"{"Records":[]}"#,
+        r#"{"Records":"x"}"#,
+        r#"{"Records":[1]}"#,
+        r#"{"Records":[{"eventSource":5}]}"#,
+        r#"{"Records":[{"eventSource":"a\nb"}]}"#,
+        r#"{"Records":[{"eventSource":""}]}"#,
+        r#"{"source":"aws.events"}"#,
+        r#"{"Records":[{"eventSource":"aws:sqs"}],"Records":[]}"#,
+        r#"{"eventSource":"aws:mq","eventSource":"aws:mq"}"#,
+        r#"{"type":"TOKEN","methodArn":"arn","authorizationToken":"t"}"#,
+    ] {
+        check_source(odd, "unknown", none, "/events");
+    }
+}
+
+#[test]
+fn pass_through_routes_pick_the_path_by_source() {
+    let routes = &[
+        (
+            "AWS_LWA_PASS_THROUGH_ROUTES",
+            "aws:sqs=/sqs, aws.events=/cron",
+        ),
+        ("AWS_LWA_PASS_THROUGH_PATH", "/other"),
+    ];
+    check_source(
+        r#"{"Records":[{"eventSource":"aws:sqs"}]}"#,
+        "aws:sqs",
+        routes,
+        "/sqs",
+    );
+    check_source(
+        r#"{"source":"aws.events","detail-type":"x"}"#,
+        "aws.events",
+        routes,
+        "/cron",
+    );
+    check_source(
+        r#"{"Records":[{"EventSource":"aws:sns"}]}"#,
+        "aws:sns",
+        routes,
+        "/other",
+    );
+    check_source("{}", "unknown", routes, "/other");
+}
+
+#[test]
 fn authorization_source_moves_a_header() {
     let e = v2(json!({"headers": {"x-api-token": "t1", "authorization": "old"}}));
     let seen = decode_with(&e, &[("AWS_LWA_AUTHORIZATION_SOURCE", "X-Api-Token")]).unwrap();

@@ -5,8 +5,13 @@
 //! which is what upstream's `url` crate applies: `/a b` becomes `/a%20b`,
 //! `/é` becomes `/%C3%A9`, and an existing `%` is kept even when invalid.
 //! Unlike upstream, `?` and `#` in a path and `#` in a query are encoded
-//! rather than taken for a query or a fragment (no data is cut off), and dot
-//! segments reach the app as the client sent them.
+//! rather than taken for a query or a fragment (no data is cut off).
+//!
+//! Dot segments are resolved by `resolve_dots` (decisions.md #19), as the
+//! `url` crate does for upstream: `.` and `..`, also written `%2e` in any
+//! case, as the WHATWG URL standard counts them.
+
+use std::borrow::Cow;
 
 use percent_encoding::{AsciiSet, CONTROLS, NON_ALPHANUMERIC, percent_decode, percent_encode};
 use ureq::http::Uri;
@@ -43,6 +48,57 @@ const FORM: &AsciiSet = &NON_ALPHANUMERIC
 
 /// The `http` crate's limit for a path and query.
 const MAX_TARGET: usize = u16::MAX as usize - 1;
+
+/// `path` with its `.` and `..` segments resolved (RFC 3986 §5.2.4): `/a/./b`
+/// and `/a/x/../b` are `/a/b`, `/a/..` is `/`, `/a/b/..` is `/a/`. Empty
+/// segments (`//`) are kept, `%2F` is no boundary, and `..` never climbs above
+/// the root. A path without a leading `/` is read as if it had one. The
+/// result is borrowed when there was nothing to resolve.
+pub fn resolve_dots(path: &str) -> Cow<'_, str> {
+    let rel = path.strip_prefix('/').unwrap_or(path);
+    if !rel.split('/').any(|seg| dots(seg).is_some()) {
+        return Cow::Borrowed(path);
+    }
+    let segments: Vec<&str> = rel.split('/').collect();
+    let mut out: Vec<&str> = Vec::with_capacity(segments.len());
+    let last = segments.len() - 1;
+    for (i, seg) in segments.into_iter().enumerate() {
+        match dots(seg) {
+            None => out.push(seg),
+            Some(n) => {
+                if n == 2 {
+                    out.pop();
+                }
+                if i == last {
+                    out.push(""); // `/a/b/..` is the directory `/a/`
+                }
+            }
+        }
+    }
+    let mut resolved = String::with_capacity(path.len() + 1);
+    for seg in out {
+        resolved.push('/');
+        resolved.push_str(seg);
+    }
+    if resolved.is_empty() {
+        resolved.push('/');
+    }
+    Cow::Owned(resolved)
+}
+
+/// 1 for a `.` segment, 2 for `..`, with `%2e` (any case) for a dot.
+fn dots(seg: &str) -> Option<u8> {
+    let b = seg.as_bytes();
+    let is_dot = |s: &[u8]| s == b"." || s.eq_ignore_ascii_case(b"%2e");
+    match b.len() {
+        1 | 3 if is_dot(b) => Some(1),
+        2 | 4 | 6 => (1..b.len())
+            .filter(|&i| is_dot(&b[..i]))
+            .any(|i| is_dot(&b[i..]))
+            .then_some(2),
+        _ => None,
+    }
+}
 
 /// `{base}{path}?{query}` as a URI; `query` must already be encoded.
 pub fn target(base: &str, path: &str, query: &str) -> Result<Uri, Error> {
@@ -123,6 +179,54 @@ mod tests {
         check_path("/a\x7fb\x01", "/a%7Fb%01");
         check_path("", "/");
         check_path("abc", "/abc");
+    }
+
+    #[track_caller]
+    fn check_dots(path: &str, expected: &str) {
+        assert_eq!(resolve_dots(path), expected, "{path:?}");
+    }
+
+    #[test]
+    fn dot_segments_are_resolved() {
+        check_dots("/a/x/../b", "/a/b");
+        check_dots("/a/./b", "/a/b");
+        check_dots("/a/..", "/");
+        check_dots("/a/b/..", "/a/");
+        check_dots("/a/.", "/a/");
+        check_dots("/.", "/");
+        check_dots("/..", "/");
+        check_dots("/../../x", "/x");
+        check_dots("/a/../../../b/", "/b/");
+        check_dots("/a/%2e%2E/b", "/b");
+        check_dots("/a/.%2e/b", "/b");
+        check_dots("/a/%2E./b/%2e", "/b/");
+        check_dots("../a", "/a");
+        check_dots(".", "/");
+        // `//` kept: an empty segment is a segment, and `..` removes it.
+        check_dots("//a//b/./c", "//a//b/c");
+        check_dots("/a//../b", "/a/b");
+        // `%2F` is no boundary: `x%2F..` is one segment, not a dot segment.
+        check_dots("/a/x%2F../b", "/a/x%2F../b");
+        check_dots("/a/x%2F..%2F../b/..", "/a/x%2F..%2F../");
+    }
+
+    #[test]
+    fn paths_without_dot_segments_are_borrowed() {
+        for path in [
+            "/",
+            "",
+            "/a/b",
+            "//a//b",
+            "/a.b/..c/...",
+            "/.a/b.",
+            "/%2e%2e%2e",
+            "abc",
+        ] {
+            assert!(
+                matches!(resolve_dots(path), Cow::Borrowed(p) if p == path),
+                "{path:?}"
+            );
+        }
     }
 
     #[test]

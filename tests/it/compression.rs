@@ -20,7 +20,7 @@ fn buffered_answers_are_gzipped_when_the_client_accepts_it() {
 
     let s = setup(&[("AWS_LWA_ENABLE_COMPRESSION", "true")]);
     let out =
-        s.rt.invoke(Event::json("gz", &v2("/gz", "gzip, deflate, br")))
+        s.rt.invoke(Event::json("gz", &v2("/gz", "gzip, deflate")))
             .expect_response();
     assert_eq!(out["headers"]["content-encoding"], "gzip");
     assert_eq!(out["headers"]["vary"], "accept-encoding");
@@ -41,6 +41,36 @@ fn buffered_answers_are_gzipped_when_the_client_accepts_it() {
     assert!(out["headers"].get("content-encoding").is_none());
     assert_eq!(out["headers"]["vary"], "accept-encoding");
     assert_eq!(out["isBase64Encoded"], false);
+}
+
+#[cfg(feature = "brotli")]
+#[test]
+fn buffered_answers_are_brotli_when_the_client_prefers_it() {
+    use std::io::Read;
+
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+
+    let s = setup(&[("AWS_LWA_ENABLE_COMPRESSION", "true")]);
+    let out =
+        s.rt.invoke(Event::json("br", &v2("/br", "gzip;q=0.8, br")))
+            .expect_response();
+    assert_eq!(out["headers"]["content-encoding"], "br", "{out}");
+    assert_eq!(out["isBase64Encoded"], true);
+    let br = STANDARD.decode(out["body"].as_str().unwrap()).unwrap();
+    let mut plain = String::new();
+    brotli::Decompressor::new(&br[..], 4096)
+        .read_to_string(&mut plain)
+        .unwrap();
+    assert_eq!(
+        serde_json::from_str::<Value>(&plain).unwrap()["target"],
+        "/br"
+    );
+    // A higher q for gzip wins.
+    let out =
+        s.rt.invoke(Event::json("gz", &v2("/gz", "br;q=0.5, gzip")))
+            .expect_response();
+    assert_eq!(out["headers"]["content-encoding"], "gzip", "{out}");
 }
 
 #[cfg(feature = "compression")]

@@ -343,3 +343,141 @@ fn redirects_and_error_statuses_go_back_as_they_are() {
     let paths: Vec<String> = s.app.drain().iter().map(|r| r.path().to_owned()).collect();
     assert_eq!(paths, ["/old", "/teapot"], "the redirect was followed");
 }
+
+#[test]
+fn dot_segments_are_resolved_for_every_http_source() {
+    // decisions.md #19: the app sees the resolved path, after base-path removal.
+    let s = setup(&[("AWS_LWA_REMOVE_BASE_PATH", "/api")]);
+    let path = "/api/v1/../v2/./items//%2F../x";
+    let mut rest: Value = serde_json::from_slice(&fixture("apigw-v1-get.json")).unwrap();
+    rest["path"] = json!(path);
+    rest["multiValueQueryStringParameters"] = Value::Null;
+    rest["queryStringParameters"] = Value::Null;
+    let mut v2: Value = serde_json::from_slice(&fixture("apigw-v2-minimal.json")).unwrap();
+    v2["rawPath"] = json!(path);
+    let mut url: Value = serde_json::from_slice(&fixture("function-url-get.json")).unwrap();
+    url["rawPath"] = json!(path);
+    url["rawQueryString"] = json!("");
+    let mut alb: Value = serde_json::from_slice(&fixture("alb-single.json")).unwrap();
+    alb["path"] = json!(path);
+    alb["queryStringParameters"] = json!({});
+    for (name, event) in [("rest", rest), ("v2", v2), ("url", url), ("alb", alb)] {
+        s.rt.invoke(Event::json(name, &event)).expect_response();
+        let seen = s.app.request();
+        assert_eq!(seen.target, "/v2/items//%2F../x", "{name}");
+    }
+    // Above the root stays at the root.
+    s.rt.invoke(Event::json("root", &get_event("/../../etc/passwd")))
+        .expect_response();
+    assert_eq!(s.app.request().target, "/etc/passwd");
+}
+
+#[test]
+fn pass_through_events_are_routed_by_source() {
+    let s = setup(&[("AWS_LWA_PASS_THROUGH_ROUTES", "aws:sqs=/sqs,aws:sns=/sns")]);
+    for (name, source, path) in [
+        ("sqs.json", "aws:sqs", "/sqs"),
+        ("sns.json", "aws:sns", "/sns"),
+        ("s3-put.json", "aws:s3", "/events"),
+        ("dynamodb-stream.json", "aws:dynamodb", "/events"),
+        ("kinesis.json", "aws:kinesis", "/events"),
+        ("eventbridge.json", "aws.events", "/events"),
+        ("websocket-message.json", "unknown", "/events"),
+        ("authorizer-token.json", "unknown", "/events"),
+    ] {
+        let (seen, _) = run(&s, name);
+        assert_eq!(
+            (seen.method.as_str(), seen.target.as_str()),
+            ("POST", path),
+            "{name}"
+        );
+        assert_eq!(seen.all("x-amzn-event-source"), [source], "{name}");
+        assert_eq!(seen.body, fixture(name), "{name}: byte for byte");
+    }
+}
+
+#[test]
+fn sqs_partial_batch_responses_reach_lambda_intact() {
+    // The app reports the second message as failed; Lambda retries only it.
+    let failures =
+        br#"{"batchItemFailures":[{"itemIdentifier":"12f12f8e-1fe8-4134-aa85-d4a9a582f124"}]}"#;
+    let app = EchoApp::with(move |r| {
+        if r.path() == "/sqs" {
+            (
+                http_response(200, &[("content-type", "application/json")], failures),
+                false,
+            )
+        } else {
+            (echo(r), false)
+        }
+    });
+    let s = setup_with(app, &[("AWS_LWA_PASS_THROUGH_ROUTES", "aws:sqs=/sqs")]);
+    let out = s.rt.invoke(Event::new("batch", fixture("sqs.json")));
+    assert_eq!(out.request.body, failures, "byte for byte");
+    assert_eq!(
+        out.expect_response(),
+        json!({"batchItemFailures": [{"itemIdentifier": "12f12f8e-1fe8-4134-aa85-d4a9a582f124"}]})
+    );
+    assert_eq!(
+        s.app.request().header("x-amzn-event-source"),
+        Some("aws:sqs")
+    );
+}
+
+#[test]
+fn snapstart_hook_paths_are_answered_403_in_the_sources_shape() {
+    // decisions.md #20: never forwarded, whatever the spelling.
+    let s = setup(&[
+        (
+            "AWS_LWA_SNAPSTART_BEFORE_CHECKPOINT_PATH",
+            "/snapstart/before",
+        ),
+        ("AWS_LWA_SNAPSTART_AFTER_RESTORE_PATH", "/snapstart/after"),
+        ("AWS_LWA_REMOVE_BASE_PATH", "/api"),
+    ]);
+    let mut rest: Value = serde_json::from_slice(&fixture("apigw-v1-get.json")).unwrap();
+    rest["path"] = json!("/SnapStart/After/");
+    let mut alb: Value = serde_json::from_slice(&fixture("alb-single.json")).unwrap();
+    alb["path"] = json!("/snapstart/x/../before;v=1");
+    let v2 = get_event("/api//snapstart/%2562efore");
+    let out = s.rt.invoke(Event::json("rest", &rest)).expect_response();
+    assert_eq!(out["statusCode"], 403, "{out}");
+    assert_eq!(out["body"], "Forbidden");
+    assert_eq!(
+        out["multiValueHeaders"]["content-type"],
+        json!(["text/plain"])
+    );
+    let out = s.rt.invoke(Event::json("alb", &alb)).expect_response();
+    assert_eq!(out["statusDescription"], "403 Forbidden", "{out}");
+    let out = s.rt.invoke(Event::json("v2", &v2)).expect_response();
+    assert_eq!(out["statusCode"], 403, "{out}");
+    assert_eq!(out["headers"]["content-type"], "text/plain");
+    // None of them reached the app: the next request it sees is this one.
+    s.rt.invoke(Event::json("next", &get_event("/snapstart/beforex")))
+        .expect_response();
+    assert_eq!(s.app.request().target, "/snapstart/beforex");
+}
+
+#[test]
+fn sqs_example_reports_partial_batch_failures() {
+    // examples/sqs/app.py under the adapter (wrapper mode): the second
+    // message of the fixture has a body that is not a job.
+    let rt = MockRuntime::start();
+    let port = free_port();
+    let app = format!("{}/examples/sqs/app.py", env!("CARGO_MANIFEST_DIR"));
+    let vars = [
+        ("AWS_LAMBDA_RUNTIME_API", rt.api()),
+        ("PORT", port.to_string()),
+        ("AWS_LWA_PASS_THROUGH_ROUTES", "aws:sqs=/sqs".to_owned()),
+    ]
+    .map(|(k, v)| (k.to_owned(), v));
+    let _adapter = spawn_with(&["python3", &app], &vars);
+    let out = rt.invoke(Event::new("batch", fixture("sqs.json")));
+    assert_eq!(
+        out.expect_response(),
+        json!({"batchItemFailures": [{"itemIdentifier": "12f12f8e-1fe8-4134-aa85-d4a9a582f124"}]})
+    );
+    // An SNS event is not routed to /sqs: the example answers 404, the result is its (non-JSON) body.
+    let out = rt.invoke(Event::new("sns", fixture("sns.json")));
+    assert_eq!(out.expect_response(), Value::Null);
+}
