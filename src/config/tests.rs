@@ -583,8 +583,28 @@ fn readiness_and_pool_timeouts() {
     assert!(c.warnings.is_empty(), "{:?}", c.warnings);
     let c = check(&[("AWS_LWA_POOL_IDLE_TIMEOUT_SECONDS", "2.5")]);
     assert_eq!(c.pool_idle_timeout, Duration::from_millis(2500));
+    for (value, expected) in [
+        ("3", Duration::from_secs(3)),
+        ("3.", Duration::from_secs(3)),
+        (".25", Duration::from_millis(250)),
+        ("0.0000000019", Duration::from_nanos(1)),
+        ("10.000000001", Duration::new(10, 1)),
+    ] {
+        let c = check(&[("AWS_LWA_POOL_IDLE_TIMEOUT_SECONDS", value)]);
+        assert_eq!(c.pool_idle_timeout, expected, "{value}");
+    }
     // Upstream ignores unusable values with a warning: unbounded, and 4 s.
-    for bad in ["0", "-1", "soon", "NaN", "inf", "1e30"] {
+    for bad in [
+        "0",
+        "-1",
+        "soon",
+        "NaN",
+        "inf",
+        "1e30",
+        ".",
+        "1.2.3",
+        "99999999999999999999",
+    ] {
         let c = check(&[
             ("AWS_LWA_READINESS_CHECK_TIMEOUT_SECONDS", bad),
             (
