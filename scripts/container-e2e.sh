@@ -108,7 +108,7 @@ install_cargo_lambda >/dev/null
 
 bold "==> the adapter binary ($ADAPTER_BIN) and the layer zip (scripts/build-layer.sh)"
 [[ -x $ADAPTER_BIN ]] || scripts/build-static.sh --no-check x86_64
-scripts/build-layer.sh x86_64 >"$E2E/build-layer.log" 2>&1 || { tail -n 20 "$E2E/build-layer.log"; fail "scripts/build-layer.sh x86_64"; }
+scripts/build-layer.sh x86_64 >"$E2E/layer-zip.log" 2>&1 || { tail -n 20 "$E2E/layer-zip.log"; fail "scripts/build-layer.sh x86_64"; }
 LAYER_ZIP=target/layer/lambda-adapter-layer-x86_64.zip
 
 # The base image for every example (standing in for the python and node
@@ -147,8 +147,8 @@ fi
 build() {
   local name=$1 t=$SECONDS; shift
   "${PODMAN[@]}" build "${LIMITS[@]}" -v "$HOST_CA:/etc/ssl/certs/ca-certificates.crt:ro" --label "$LABEL" \
-    -t "$PREFIX/$name:latest" "$@" >"$E2E/build-$name.log" 2>&1 || { tail -n 20 "$E2E/build-$name.log"; return 1; }
-  echo "  built $PREFIX/$name:latest in $((SECONDS - t)) s (log: $E2E/build-$name.log)"
+    -t "$PREFIX/$name:latest" "$@" >"$E2E/image-$name.log" 2>&1 || { tail -n 20 "$E2E/image-$name.log"; return 1; }
+  echo "  built $PREFIX/$name:latest in $((SECONDS - t)) s (log: $E2E/image-$name.log)"
 }
 
 echo
@@ -296,13 +296,13 @@ sys.exit(not (ns == list(range(1, $count + 1)) and float(rows[-1][0]) - float(ro
 # run_direct NAME IMAGE: the image as `docker run -p` runs it (ECS, Fargate):
 # its own ENTRYPOINT and CMD, no Lambda; then `podman stop` (SIGTERM).
 run_direct() {
-  local name=$1 image=$2 port host_port t until
+  local name=$1 image=$2 container=lae-e2e-$1-direct port host_port t until
   port=$(image_env "$image" PORT)
   host_port=$(free_ports 1)
   LOGDIR=$E2E/$name/direct; mkdir -p "$LOGDIR"; rm -f "$LOGDIR/container.log"
-  "${PODMAN[@]}" run -d --name "$name-direct" --replace "${LIMITS[@]}" -p "127.0.0.1:$host_port:$port" \
+  "${PODMAN[@]}" run -d --name "$container" --replace "${LIMITS[@]}" -p "127.0.0.1:$host_port:$port" \
     --log-driver k8s-file --log-opt "path=$PWD/$LOGDIR/container.log" "$image" >/dev/null
-  CONTAINERS+=("$name-direct")
+  CONTAINERS+=("$container")
   URL=http://127.0.0.1:$host_port
   until=$((SECONDS + 30)) STATUS=000
   while [[ $SECONDS -lt $until ]]; do
@@ -311,11 +311,15 @@ run_direct() {
   done
   check "$name: outside Lambda (podman run -p $host_port:$port) the app answers directly" \
     "[[ \$STATUS == 200 ]] && json \"d['via_lambda'] is False\""
+  if [[ $(image_argv "$image" | head -n 1) == /lambda-adapter ]]; then
+    STATUS=$(curl -s --max-time 5 -o "$LOGDIR/body" -w '%{http_code}' "$URL/pid") || true
+    check "$name: outside Lambda the wrapper ENTRYPOINT only execs the app (PID 1)" "[[ \$STATUS == 200 ]] && json \"d['pid'] == 1\""
+  fi
   t=$(date +%s.%N)
-  "${PODMAN[@]}" stop -t 10 "$name-direct" >/dev/null
+  "${PODMAN[@]}" stop -t 10 "$container" >/dev/null
   local took exit_code
   took=$(python3 -c "import sys; print(f'{$(date +%s.%N) - $t:.1f}')")
-  exit_code=$("${PODMAN[@]}" inspect --format '{{.State.ExitCode}}' "$name-direct")
+  exit_code=$("${PODMAN[@]}" inspect --format '{{.State.ExitCode}}' "$container")
   check "$name: podman stop: SIGTERM reaches the app, which exits with 0 in ${took} s" \
     "[[ \$exit_code == 0 ]] && python3 -c 'import sys; sys.exit(not $took < 5)'"
 }
@@ -347,7 +351,7 @@ for name in "${EXAMPLES[@]}"; do
 
   echo
   bold "==> $name as docker run runs it"
-  run_direct "lae-e2e-$name" "$image"
+  run_direct "$name" "$image"
   remove_containers
 done
 
