@@ -286,8 +286,9 @@ for line in sys.stdin.buffer:
     if line.startswith(b"data:"):
         print(f"{time.monotonic() - t0:.3f} {line.decode().strip()}", flush=True)' >"$LOGDIR/events" || true
   sed 's/^/    /' "$LOGDIR/events"
-  check "$name: $count Server-Sent Events arrive in order, one by one (first to last > $(((count - 1) * interval / 2)) ms)" \
-    "python3 -c 'import json, sys
+  STATUS=$(head -n 1 "$LOGDIR/headers" | cut -d' ' -f2); cp "$LOGDIR/events" "$LOGDIR/body"
+  check "$name: $count Server-Sent Events (200, text/event-stream) arrive in order, one by one (first to last > $(((count - 1) * interval / 2)) ms)" \
+    "[[ \$STATUS == 200 && \$(header content-type) == text/event-stream* ]] && python3 -c 'import json, sys
 rows = [line.split(\" \", 1) for line in open(sys.argv[1])]
 ns = [json.loads(r[1].split(\"data: \", 1)[1])[\"n\"] for r in rows]
 sys.exit(not (ns == list(range(1, $count + 1)) and float(rows[-1][0]) - float(rows[0][0]) > ($count - 1) * $interval / 2000))' \"\$LOGDIR/events\""
