@@ -1,4 +1,4 @@
-# Helpers shared by scripts/demo.sh and scripts/e2e.sh (sourced, not run):
+# Helpers shared by scripts/demo.sh, scripts/e2e.sh and scripts/container-e2e.sh (sourced, not run):
 # background processes with cleanup, free ports, cargo-lambda (the Lambda
 # emulator) from PyPI, and requests through its Function URL front end.
 #
