@@ -15,10 +15,6 @@ use ureq::http::{HeaderMap, Method, Request, Response, Uri};
 use crate::error::Error;
 use crate::transport::{Conn, Fault, Reader, host_port};
 
-/// Upstream's default for `AWS_LWA_POOL_IDLE_TIMEOUT_SECONDS`, below Node's
-/// and uvicorn's 5 s keep-alive (upstream #40).
-pub const MAX_IDLE: Duration = Duration::from_secs(4);
-
 /// The response head must fit in this buffer.
 const MAX_HEAD: usize = 64 * 1024;
 
@@ -82,6 +78,19 @@ impl App {
         Ok(resp.status().as_u16())
     }
 
+    /// A SnapStart hook: `POST uri` with an empty body; its status (the
+    /// body is read and dropped).
+    pub fn hook(&mut self, uri: Uri, deadline: Instant) -> Result<u16, Fault> {
+        let mut req = Request::new(());
+        *req.method_mut() = Method::POST;
+        *req.uri_mut() = uri;
+        req.headers_mut()
+            .insert(ureq::http::header::CONTENT_LENGTH, 0.into());
+        let (resp, body) = self.conn.send(req, &[], Some(deadline))?;
+        body.drain(MAX_HEAD);
+        Ok(resp.status().as_u16())
+    }
+
     /// Whether `url` (`http://host:port/...`) is this app's address.
     pub fn serves(&self, url: &str) -> bool {
         self.conn.is_for(host_port(url))
@@ -133,7 +142,7 @@ mod tests {
         let timeout = Duration::from_secs(5);
         for host in ["127.0.0.1", "localhost"] {
             let url: Uri = format!("http://{host}:{port}/").parse().unwrap();
-            let mut app = App::new(&format!("http://{host}:{port}"), MAX_IDLE);
+            let mut app = App::new(&format!("http://{host}:{port}"), Duration::ZERO);
             assert_eq!(app.probe(&url, timeout).unwrap(), 204, "{host}");
         }
     }

@@ -20,8 +20,12 @@ pub enum Error {
     Event { field: String, reason: String },
     /// The app could not be reached, timed out, or answered something that is not HTTP.
     App(Fault),
-    /// The app did not become ready before the invocation's deadline.
+    /// The app did not become ready in time (the invocation's deadline, or
+    /// `AWS_LWA_READINESS_CHECK_TIMEOUT_SECONDS`).
     NotReady { waited_ms: u128 },
+    /// A SnapStart hook (`var` names its path) failed or answered non-2xx;
+    /// `problem` says how (`POST /path answered 500`).
+    Hook { var: &'static str, problem: String },
     /// Wrapper mode: the app's command could not be started.
     AppStart {
         program: String,
@@ -88,6 +92,7 @@ impl Error {
                 AppFault::BadResponse => "Adapter.AppResponseInvalid",
             },
             Error::NotReady { .. } => "Adapter.AppTimeout",
+            Error::Hook { .. } => "Adapter.HookFailed",
             Error::AppStart { .. } | Error::AppExited => "Adapter.AppExited",
             Error::Status { .. } => "Adapter.ErrorStatus",
             Error::TooLarge { .. } => "Adapter.ResponseTooLarge",
@@ -166,6 +171,10 @@ impl fmt::Display for Error {
                 )
             }
             Error::AppExited => write!(f, "the app exited; check its output above for the reason"),
+            Error::Hook { var, problem } => write!(
+                f,
+                "SnapStart hook {var}: {problem}; check the app's handler for that path"
+            ),
             Error::Status { status, body } => {
                 // Same shape as upstream 1.0 (#668), so Step Functions can parse it.
                 let status = status.to_string();

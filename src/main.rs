@@ -16,8 +16,8 @@ use std::sync::atomic::Ordering;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use lambda_adapter::app::{self, App};
-use lambda_adapter::config::{self, Config, Env, InvokeMode, Logging};
+use lambda_adapter::app::App;
+use lambda_adapter::config::{self, Config, Env, InitType, InvokeMode, Logging};
 use lambda_adapter::error::Error;
 use lambda_adapter::json::push_str;
 use lambda_adapter::runtime::Runtime;
@@ -26,6 +26,9 @@ use lambda_adapter::{extension, readiness, wrapper};
 
 /// Lambda's Init phase is limited to 10 s; async init stops waiting just before (upstream #53).
 const ASYNC_INIT_LIMIT: Duration = Duration::from_millis(9_800);
+
+/// How long a SnapStart hook may take to answer.
+const HOOK_TIME: Duration = Duration::from_secs(30);
 
 /// How long start-up waits for the extension registration before serving anyway.
 const REGISTRATION_WAIT: Duration = Duration::from_secs(2);
@@ -131,13 +134,24 @@ fn try_main(get: &impl Fn(&str) -> Option<String>, started: Instant) -> Result<(
         log::info!("shutdown ({reason})");
         exit(0);
     });
-    let mut app = App::new(&cfg.app, app::MAX_IDLE);
-    let until = cfg.async_init.then(|| started + ASYNC_INIT_LIMIT);
+    let mut app = App::new(&cfg.app, cfg.pool_idle_timeout);
+    let ready_by = cfg.readiness_timeout.map(|t| started + t);
+    let async_cut = cfg.async_init.then(|| started + ASYNC_INIT_LIMIT);
+    let until = readiness::earliest(async_cut, ready_by);
     let ready = readiness::wait(&mut app, &cfg.readiness, started, until);
     if !ready {
+        if async_cut.is_none() || ready_by.is_some_and(|by| Instant::now() >= by) {
+            return Err(Error::NotReady {
+                waited_ms: started.elapsed().as_millis(),
+            });
+        }
         log::info!("async init: serving invocations, the first one finishes waiting for the app");
     }
     registration.wait(REGISTRATION_WAIT);
+    let mut runtime = Runtime::new(&cfg.runtime_api);
+    if cfg.init_type == InitType::SnapStart {
+        snapshot(&cfg, &mut app, &mut runtime)?;
+    }
     // Lambda Managed Instances: one worker per concurrent invocation, each
     // with its own connections; nothing is shared on the hot path.
     thread::scope(|scope| {
@@ -149,7 +163,7 @@ fn try_main(get: &impl Fn(&str) -> Option<String>, started: Instant) -> Result<(
                     Worker::new(
                         cfg,
                         Runtime::new(&cfg.runtime_api),
-                        App::new(&cfg.app, app::MAX_IDLE),
+                        App::new(&cfg.app, cfg.pool_idle_timeout),
                         ready,
                         started,
                     )
@@ -163,8 +177,69 @@ fn try_main(get: &impl Fn(&str) -> Option<String>, started: Instant) -> Result<(
                 break;
             }
         }
-        Worker::new(&cfg, Runtime::new(&cfg.runtime_api), app, ready, started).serve()
+        Worker::new(&cfg, runtime, app, ready, started).serve()
     })
+}
+
+/// SnapStart (`AWS_LAMBDA_INITIALIZATION_TYPE=snap-start`, where async init
+/// is off, so the app is ready): the before-checkpoint hook, then Lambda
+/// takes the snapshot; `restore/next` returns in the restored sandbox, where
+/// connections made before it are dead. There the after-restore hook and a
+/// new readiness check must pass before the first invocation; a failure
+/// there goes to `restore/error` and ends the process.
+fn snapshot(cfg: &Config, app: &mut App, runtime: &mut Runtime) -> Result<(), Error> {
+    let before = (
+        "AWS_LWA_SNAPSTART_BEFORE_CHECKPOINT_PATH",
+        &cfg.before_checkpoint,
+    );
+    hook(cfg, app, before)?;
+    log::info!("ready for the snapshot: waiting for restore/next");
+    runtime.restore_next()?;
+    let restored = Instant::now();
+    log::info!("restored from the snapshot");
+    app.reset();
+    let after = ("AWS_LWA_SNAPSTART_AFTER_RESTORE_PATH", &cfg.after_restore);
+    let ready_by = cfg.readiness_timeout.map(|t| restored + t);
+    let result = hook(cfg, app, after).and_then(|()| {
+        match readiness::wait(app, &cfg.readiness, restored, ready_by) {
+            true => Ok(()),
+            false => Err(Error::NotReady {
+                waited_ms: restored.elapsed().as_millis(),
+            }),
+        }
+    });
+    if let Err(e) = result {
+        log::error!("after the restore: {e}");
+        if let Err(post) = runtime.restore_error(&e) {
+            log::error!("could not report the restore error: {post}");
+        }
+        exit(1);
+    }
+    Ok(())
+}
+
+/// POSTs to a SnapStart hook path, when it is set; non-2xx is a failure.
+fn hook(
+    cfg: &Config,
+    app: &mut App,
+    (var, path): (&'static str, &Option<String>),
+) -> Result<(), Error> {
+    let Some(path) = path else { return Ok(()) };
+    let failed = |problem: String| Error::Hook {
+        var,
+        problem: format!("POST {path} {problem}"),
+    };
+    let uri = format!("{}{path}", cfg.app)
+        .parse()
+        .map_err(|e| failed(format!("is not a URL path: {e}")))?;
+    match app.hook(uri, Instant::now() + HOOK_TIME) {
+        Ok(status) if (200..300).contains(&status) => {
+            log::info!("SnapStart hook {var}: POST {path} answered {status}");
+            Ok(())
+        }
+        Ok(status) => Err(failed(format!("answered {status}"))),
+        Err(e) => Err(failed(format!("failed: {e}"))),
+    }
 }
 
 /// Wrapper mode's helper: the app is our parent; when it is gone, so are we.

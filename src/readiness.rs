@@ -26,6 +26,14 @@ const FIRST_PROBE_TIMEOUT: Duration = Duration::from_secs(1);
 /// Upstream's cadence for the progress line (#520: the default function timeout is 3 s).
 const REPORT_EVERY: Duration = Duration::from_secs(2);
 
+/// The earlier of two optional limits (`None`: no limit).
+pub fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        _ => a.or(b),
+    }
+}
+
 /// The pause before the next probe after `waited` without success.
 pub fn interval(waited: Duration) -> Duration {
     (waited / 256).clamp(MIN_INTERVAL, MAX_INTERVAL)

@@ -6,6 +6,7 @@ mod bad_input;
 mod compression;
 mod concurrency;
 mod faults;
+mod lifecycle;
 mod reliability;
 mod simulator;
 mod soak;

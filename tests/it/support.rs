@@ -250,7 +250,7 @@ impl Event {
 /// What the adapter posted for an invocation.
 #[derive(Debug, Clone)]
 pub struct Outcome {
-    /// "response", "error" or "init/error".
+    /// "response", "error", "init/error" or "restore/error".
     pub kind: String,
     pub id: String,
     pub request: Received,
@@ -323,6 +323,8 @@ struct RuntimeState {
     /// Faults applied to every call of a route, after the queued ones.
     always: HashMap<&'static str, Fault>,
     shutdown: bool,
+    /// Whether `restore/next` may answer: the snapshot was "restored".
+    restored: bool,
     /// Where chunks of streamed responses go, once a test asked for them.
     chunks: Option<Sender<(String, Vec<u8>)>>,
 }
@@ -420,6 +422,13 @@ impl MockRuntime {
     }
 
     /// Makes the parked extension `event/next` answer SHUTDOWN.
+    /// Lets `restore/next` answer, as Lambda does in a restored sandbox.
+    pub fn restore(&self) {
+        let (lock, cv) = &*self.state;
+        lock.lock().unwrap().restored = true;
+        cv.notify_all();
+    }
+
     pub fn shutdown(&self) {
         let (lock, cv) = &*self.state;
         lock.lock().unwrap().shutdown = true;
@@ -524,6 +533,8 @@ fn serve_runtime(
             ("GET", "/2020-01-01/extension/event/next") => "extension-next",
             ("GET", "/2018-06-01/runtime/invocation/next") => "next",
             ("POST", "/2018-06-01/runtime/init/error") => "init/error",
+            ("GET", "/2018-06-01/runtime/restore/next") => "restore/next",
+            ("POST", "/2018-06-01/runtime/restore/error") => "restore/error",
             ("POST", p) if p.ends_with("/response") => "response",
             ("POST", p) if p.ends_with("/error") => "error",
             _ => "unknown",
@@ -598,9 +609,17 @@ fn serve_runtime(
                 }
                 http_response(200, &headers, &event.payload)
             }
-            "response" | "error" | "init/error" => {
+            "restore/next" => {
+                let (lock, cv) = state;
+                let mut s = lock.lock().unwrap();
+                while !s.restored {
+                    s = cv.wait(s).unwrap();
+                }
+                http_response(200, &[], b"")
+            }
+            "response" | "error" | "init/error" | "restore/error" => {
                 let id = path.split('/').nth(4).unwrap_or("").to_owned();
-                let id = if route == "init/error" {
+                let id = if route.contains('/') {
                     String::new()
                 } else {
                     id
