@@ -173,6 +173,7 @@ impl Logging {
     /// `RUST_LOG`, else info. Other crates log at warn (decisions.md #21: at
     /// debug, ureq would add several lines per request) unless a `RUST_LOG`
     /// directive names them (`ureq_proto=debug`), which is kept as written.
+    #[cfg_attr(lambda_adapter_dist, optimize(size))]
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Logging {
         let json =
             get("AWS_LAMBDA_LOG_FORMAT").is_some_and(|v| v.trim().eq_ignore_ascii_case("json"));
@@ -233,6 +234,7 @@ impl Logging {
 const LEVELS: &[&str] = &["off", "error", "warn", "info", "debug", "trace"];
 
 impl Config {
+    #[cfg_attr(lambda_adapter_dist, optimize(size))]
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, Error> {
         let mut warnings = Vec::new();
 
@@ -478,6 +480,7 @@ impl Config {
 /// ignore them), empty segments and a trailing `/` dropped (`//a/` is `/a`),
 /// `.` and `..` resolved, and lower case. Idempotent; the result starts with
 /// `/` and has no `.`, `..` or empty segment.
+#[cfg_attr(lambda_adapter_dist, optimize(size))]
 pub fn canonical_path(path: &str) -> String {
     let mut bytes = path.as_bytes().to_vec();
     loop {
@@ -539,6 +542,7 @@ pub fn hook_path(path: &str) -> Result<String, String> {
 /// `AWS_LWA_PASS_THROUGH_ROUTES`: `source=/path` items split on `,` and
 /// trimmed, as in `aws:sqs=/sqs,aws:sns=/sns`; an empty item is skipped.
 /// The error names the first item that is not usable.
+#[cfg_attr(lambda_adapter_dist, optimize(size))]
 pub fn parse_routes(value: &str) -> Result<Vec<(String, String)>, String> {
     let mut routes: Vec<(String, String)> = Vec::new();
     for item in value.split(',').map(str::trim).filter(|i| !i.is_empty()) {
@@ -626,6 +630,7 @@ const NAMES: &[&str] = &[
 ];
 
 impl Env {
+    #[cfg_attr(lambda_adapter_dist, optimize(size))]
     pub fn read() -> Env {
         Env::from_vars(
             std::env::vars_os()
@@ -689,6 +694,7 @@ fn legacy(
 }
 
 /// `host:port`, `http://host:port` or `http://host:port/base` (decisions.md #15).
+#[cfg_attr(lambda_adapter_dist, optimize(size))]
 fn api_base(var: &'static str, value: &str) -> Result<String, Error> {
     let v = value.trim().trim_end_matches('/');
     let rest = match v.split_once("://") {
@@ -725,6 +731,7 @@ fn api_base(var: &'static str, value: &str) -> Result<String, Error> {
 }
 
 /// `http://host:port`, checked to be a URL whose host is exactly `host`.
+#[cfg_attr(lambda_adapter_dist, optimize(size))]
 fn base_url(var: &'static str, host: &str, port: u16) -> Result<String, Error> {
     let authority = format!("{host}:{port}");
     match authority.parse::<Authority>() {
@@ -781,6 +788,7 @@ fn base_path(value: &str) -> Option<String> {
     (!v.is_empty()).then(|| format!("/{v}"))
 }
 
+#[cfg_attr(lambda_adapter_dist, optimize(size))]
 fn status_set(
     var: &'static str,
     value: &str,
@@ -820,6 +828,7 @@ fn healthy_status(
 }
 
 /// The function's identity for `x-amzn-lambda-context`, built once.
+#[cfg_attr(lambda_adapter_dist, optimize(size))]
 fn env_config(get: &impl Fn(&str) -> Option<String>) -> String {
     let text = |name| get(name).unwrap_or_default();
     let memory = get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")

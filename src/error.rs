@@ -125,6 +125,7 @@ pub fn app_fault(e: &Fault) -> AppFault {
 }
 
 impl fmt::Display for Error {
+    #[cfg_attr(lambda_adapter_dist, optimize(size))]
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Error::Config {

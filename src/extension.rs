@@ -75,6 +75,7 @@ pub fn start(api: &str, on_shutdown: impl FnOnce(&str) + Send + 'static) -> Arc<
 /// Registers for SHUTDOWN; when Lambda refuses that (an extension that is not
 /// started from `/opt/extensions` counts as internal, and internal extensions
 /// may not ask for SHUTDOWN), registers for no events, as upstream does.
+#[cfg_attr(lambda_adapter_dist, optimize(size))]
 fn register(api: &mut Api) -> Option<String> {
     let uri = api.uri("/register").ok()?;
     let mut events = &br#"{"events":["SHUTDOWN"]}"#[..];
@@ -113,6 +114,7 @@ fn register(api: &mut Api) -> Option<String> {
 }
 
 /// Blocks until SHUTDOWN; returns its reason.
+#[cfg_attr(lambda_adapter_dist, optimize(size))]
 fn wait_for_shutdown(api: &mut Api, id: &str) -> String {
     let Ok(uri) = api.uri("/event/next") else {
         return String::new();

@@ -79,6 +79,7 @@ Environment (default):
 "#
 );
 
+#[cfg_attr(lambda_adapter_dist, optimize(size))]
 fn main() {
     let started = Instant::now();
     let mut args: Vec<OsString> = std::env::args_os().skip(1).collect();
@@ -114,6 +115,7 @@ fn main() {
     }
 }
 
+#[cfg_attr(lambda_adapter_dist, optimize(size))]
 fn try_main(get: &impl Fn(&str) -> Option<String>, started: Instant) -> Result<(), Error> {
     let cfg = Config::from_lookup(get)?;
     for warning in &cfg.warnings {
@@ -187,6 +189,7 @@ fn try_main(get: &impl Fn(&str) -> Option<String>, started: Instant) -> Result<(
 /// connections made before it are dead. There the after-restore hook and a
 /// new readiness check must pass before the first invocation; a failure
 /// there goes to `restore/error` and ends the process.
+#[cfg_attr(lambda_adapter_dist, optimize(size))]
 fn snapshot(cfg: &Config, app: &mut App, runtime: &mut Runtime) -> Result<(), Error> {
     let before = (
         "AWS_LWA_SNAPSTART_BEFORE_CHECKPOINT_PATH",
@@ -219,6 +222,7 @@ fn snapshot(cfg: &Config, app: &mut App, runtime: &mut Runtime) -> Result<(), Er
 }
 
 /// POSTs to a SnapStart hook path, when it is set; non-2xx is a failure.
+#[cfg_attr(lambda_adapter_dist, optimize(size))]
 fn hook(
     cfg: &Config,
     app: &mut App,
@@ -244,6 +248,7 @@ fn hook(
 
 /// Wrapper mode's helper: the app is our parent; when it is gone, so are we.
 /// An invocation in flight is answered first (with the app's failure).
+#[cfg_attr(lambda_adapter_dist, optimize(size))]
 fn watch_app(pid: u32, runtime_api: &str) {
     let mut runtime = Runtime::new(runtime_api);
     thread::Builder::new()
@@ -272,6 +277,7 @@ fn watch_app(pid: u32, runtime_api: &str) {
 /// Posts a start-up error to `/runtime/init/error` when the Runtime API is
 /// known. Called after the error is logged: the post may fail or time out
 /// (decisions.md #17).
+#[cfg_attr(lambda_adapter_dist, optimize(size))]
 fn report_init_error(get: &impl Fn(&str) -> Option<String>, e: &Error) {
     if let Ok(api) = config::runtime_api(get)
         && let Err(post) = Runtime::new(&api).init_error(e)
@@ -282,6 +288,7 @@ fn report_init_error(get: &impl Fn(&str) -> Option<String>, e: &Error) {
 
 /// `[LEVEL target] message`, or one JSON object per line; no timestamps
 /// (CloudWatch adds them).
+#[cfg_attr(lambda_adapter_dist, optimize(size))]
 fn init_logging(cfg: Logging) {
     let mut builder = env_logger::Builder::new();
     builder.parse_filters(&cfg.filter);

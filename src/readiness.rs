@@ -51,6 +51,7 @@ pub fn wait(app: &mut App, r: &Readiness, started: Instant, until: Option<Instan
     probe_until(&mut App::new(&r.url, Duration::ZERO), r, started, until)
 }
 
+#[cfg_attr(lambda_adapter_dist, optimize(size))]
 fn probe_until(app: &mut App, r: &Readiness, started: Instant, until: Option<Instant>) -> bool {
     let uri: Option<Uri> =
         (r.protocol == Protocol::Http).then(|| r.url.parse().expect("BUG: config checked the URL"));

@@ -24,6 +24,7 @@ pub const APP_PID_VAR: &str = "_LAMBDA_ADAPTER_APP_PID";
 
 /// Replaces this process with the app; inside Lambda, first starts the helper.
 /// Returns only when the app could not be started.
+#[cfg_attr(lambda_adapter_dist, optimize(size))]
 pub fn exec(cmd: &[OsString], in_lambda: bool) -> Error {
     let mut app = Command::new(&cmd[0]);
     app.args(&cmd[1..]);
