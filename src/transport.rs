@@ -31,6 +31,9 @@ const HEAD_BUFFER: usize = 4 * 1024;
 /// body per read.
 const INPUT_BUFFER: usize = 8 * 1024;
 
+/// The input buffer's size once a body is read in more than one piece.
+const BODY_BUFFER: usize = 64 * 1024;
+
 /// A read timeout is set again only when it is this much longer than the
 /// time left, so that most requests cost one `setsockopt` at most.
 const TIMEOUT_SLACK: Duration = Duration::from_millis(5);
@@ -539,6 +542,11 @@ impl Reader<'_> {
                 if used > 0 {
                     continue;
                 }
+            }
+            if conn.input.len() < BODY_BUFFER {
+                // The body did not come with the head: a larger one, read in
+                // fewer calls from now on.
+                conn.input.resize(BODY_BUFFER, 0);
             }
             match conn.fill(self.deadline) {
                 Ok(()) => {}
