@@ -68,8 +68,6 @@ pub struct Config {
     pub pool_idle_timeout: Duration,
     /// Worker threads, each with its own `next` loop (`AWS_LAMBDA_MAX_CONCURRENCY`).
     pub concurrency: usize,
-    /// Wrapper mode: the app's PID, when this process is the helper serving for it.
-    pub app_pid: Option<u32>,
     /// The `env_config` object of `x-amzn-lambda-context`, as JSON text.
     pub env_config: String,
     /// Problems that did not stop the start, for `main` to log once.
@@ -449,7 +447,6 @@ impl Config {
             readiness_timeout,
             pool_idle_timeout,
             concurrency,
-            app_pid: get(crate::wrapper::APP_PID_VAR).and_then(|p| p.parse().ok()),
             env_config: env_config(&get),
             warnings,
         })
@@ -478,7 +475,8 @@ impl Config {
 /// paths with hook paths: percent-escapes decoded until none is left
 /// (`%2573` is `s`), `;` parameters cut from each segment (Tomcat and Spring
 /// ignore them), empty segments and a trailing `/` dropped (`//a/` is `/a`),
-/// `.` and `..` resolved, and lower case. Idempotent; the result starts with
+/// `.` and `..` resolved, and ASCII lower case (routers compare ASCII case;
+/// Unicode case tables would cost 17 KB). Idempotent; the result starts with
 /// `/` and has no `.`, `..` or empty segment.
 #[cfg_attr(lambda_adapter_dist, optimize(size))]
 pub fn canonical_path(path: &str) -> String {
@@ -490,7 +488,7 @@ pub fn canonical_path(path: &str) -> String {
         }
         bytes = decoded;
     }
-    let text = String::from_utf8_lossy(&bytes).to_lowercase();
+    let text = String::from_utf8_lossy(&bytes).to_ascii_lowercase();
     let mut out: Vec<&str> = Vec::new();
     for seg in text.split('/') {
         match seg.split(';').next().unwrap_or("") {

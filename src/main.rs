@@ -83,12 +83,18 @@ Environment (default):
 fn main() {
     let started = Instant::now();
     let mut args: Vec<OsString> = std::env::args_os().skip(1).collect();
+    let mut app_pid = None;
     match args.first().and_then(|a| a.to_str()) {
         Some("--help" | "-h") => return print!("{USAGE}"),
         Some("--version" | "-V") => {
             return println!("lambda-adapter {}", env!("CARGO_PKG_VERSION"));
         }
         Some("--") => drop(args.remove(0)),
+        // Wrapper mode's helper, started by `wrapper::exec` with the app's PID.
+        Some(wrapper::HELPER_FLAG) => {
+            app_pid = args.get(1).and_then(|p| p.to_str()?.parse().ok());
+            args.clear();
+        }
         _ => {}
     }
     let env = Env::read();
@@ -108,7 +114,7 @@ fn main() {
     if let Some(w) = env.warning() {
         log::warn!("{w}");
     }
-    if let Err(e) = try_main(&get, started) {
+    if let Err(e) = try_main(&get, started, app_pid) {
         log::error!("{e}");
         report_init_error(&get, &e);
         exit(1);
@@ -116,7 +122,11 @@ fn main() {
 }
 
 #[cfg_attr(lambda_adapter_dist, optimize(size))]
-fn try_main(get: &impl Fn(&str) -> Option<String>, started: Instant) -> Result<(), Error> {
+fn try_main(
+    get: &impl Fn(&str) -> Option<String>,
+    started: Instant,
+    app_pid: Option<u32>,
+) -> Result<(), Error> {
     let cfg = Config::from_lookup(get)?;
     for warning in &cfg.warnings {
         log::warn!("{warning}");
@@ -129,7 +139,7 @@ fn try_main(get: &impl Fn(&str) -> Option<String>, started: Instant) -> Result<(
     if cfg.compression && cfg.invoke_mode == InvokeMode::ResponseStream {
         log::warn!("AWS_LWA_ENABLE_COMPRESSION: compression is not applied to streamed responses");
     }
-    if let Some(pid) = cfg.app_pid {
+    if let Some(pid) = app_pid {
         watch_app(pid, &cfg.runtime_api);
     }
     let registration = extension::start(&cfg.extension_api, |reason| {

@@ -19,8 +19,10 @@ use std::process::{Command, Stdio};
 
 use crate::error::Error;
 
-/// Tells the helper process the app's PID (its parent).
-pub const APP_PID_VAR: &str = "_LAMBDA_ADAPTER_APP_PID";
+/// Starts the helper process: `lambda-adapter --lambda-adapter-helper PID`,
+/// where PID is the app's (the helper's parent). An argument rather than an
+/// environment variable: the app's environment stays as it was.
+pub const HELPER_FLAG: &str = "--lambda-adapter-helper";
 
 /// Replaces this process with the app; inside Lambda, first starts the helper.
 /// Returns only when the app could not be started.
@@ -35,7 +37,8 @@ pub fn exec(cmd: &[OsString], in_lambda: bool) -> Error {
             Err(e) => return app_error(&cmd[0], e),
         };
         let spawned = Command::new(me)
-            .env(APP_PID_VAR, std::process::id().to_string())
+            .arg(HELPER_FLAG)
+            .arg(std::process::id().to_string())
             .stdin(Stdio::null())
             .spawn();
         match spawned {

@@ -639,7 +639,8 @@ fn hook_paths_are_canonicalised() {
         ("/../..", "/"),
         ("", "/"),
         ("/a%zz", "/a%zz"),
-        ("/%C3%A9T%C3%89", "/été"),
+        // ASCII case only, as routers compare paths: non-ASCII letters stay.
+        ("/%C3%A9T%C3%89", "/étÉ"),
     ] {
         assert_eq!(canonical_path(path), canonical, "{path:?}");
         assert_eq!(canonical_path(canonical), canonical, "idempotent: {path:?}");
