@@ -4,11 +4,11 @@
 //! Input: a path (invalid UTF-8 replaced).
 //!
 //! Properties: the canonical form starts with `/`, has no `.`, `..` or
-//! empty segment, no `;`, no trailing `/` (but for `/` itself), and is lower
+//! empty segment, no `;`, no trailing `/` (but for `/` itself), and is ASCII lower
 //! case; canonicalising twice changes nothing. A hook path that is accepted
 //! is its own canonical form's match, is not `/`, and the request for it, as
 //! the adapter writes it into a request target, is recognised as the hook:
-//! so is the same request with its letters in upper case, with `//` and
+//! so is the same request with its ASCII letters in upper case, with `//` and
 //! with a dot segment.
 
 #![no_main]
@@ -27,7 +27,7 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     assert!(!c.contains(';'), "{path:?} -> {c:?}");
-    assert_eq!(c.to_lowercase(), c, "lower case: {path:?}");
+    assert_eq!(c.to_ascii_lowercase(), c, "lower case: {path:?}");
     assert_eq!(canonical_path(&c), c, "idempotent: {path:?}");
 
     let Ok(hook) = hook_path(&path) else { return };
@@ -38,6 +38,9 @@ fuzz_target!(|data: &[u8]| {
     };
     let sent = target.path();
     assert_eq!(canonical_path(sent), hook, "as sent: {sent:?}");
-    let variant = format!("/x/..//{}/", sent.trim_start_matches('/').to_uppercase());
+    let variant = format!(
+        "/x/..//{}/",
+        sent.trim_start_matches('/').to_ascii_uppercase()
+    );
     assert_eq!(canonical_path(&variant), hook, "variant: {variant:?}");
 });
