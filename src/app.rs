@@ -57,15 +57,10 @@ impl App {
         req: AppRequest<'_>,
         deadline: Option<Instant>,
     ) -> Result<(Response<()>, Reader<'_>), Error> {
-        let mut r = Request::new(());
-        *r.method_mut() = req.method;
-        *r.uri_mut() = req.uri;
-        *r.headers_mut() = req.headers;
-        if !req.body.is_empty() || needs_length(r.method()) {
-            r.headers_mut()
-                .insert(ureq::http::header::CONTENT_LENGTH, req.body.len().into());
-        }
-        self.conn.send(r, &req.body, deadline).map_err(Error::App)
+        let head = request(req.method, req.uri, req.headers, req.body.len());
+        self.conn
+            .send(head, &req.body, deadline)
+            .map_err(Error::App)
     }
 
     /// One readiness probe: `GET uri`, its status; the body is read so that
@@ -100,6 +95,21 @@ impl App {
     pub fn reset(&mut self) {
         self.conn.close();
     }
+}
+
+/// The request's head as it goes to the app: its own headers, and the
+/// body's real length (decisions.md #7) when there is a body or the method
+/// carries one.
+pub fn request(method: Method, uri: Uri, headers: HeaderMap, body_len: usize) -> Request<()> {
+    let mut r = Request::new(());
+    *r.method_mut() = method;
+    *r.uri_mut() = uri;
+    *r.headers_mut() = headers;
+    if body_len > 0 || needs_length(r.method()) {
+        r.headers_mut()
+            .insert(ureq::http::header::CONTENT_LENGTH, body_len.into());
+    }
+    r
 }
 
 /// Methods whose requests carry a body: they get `content-length: 0` when
