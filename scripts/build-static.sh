@@ -61,11 +61,11 @@ done
 # else at Cargo.toml's "s". Measured with scripts/bench.sh: -18% instructions
 # per small GET for +68 KB (see README, Performance). Only here: on stable,
 # with std prebuilt, the same override costs 257 KB.
-# (A package override given with --config drops the profile's `strip`: it is
-# set again here.)
+# (With a package override, cargo passes `-C strip=debuginfo` whatever the
+# profile says: the symbols are stripped by a rustflag instead.)
 OURS_OPT_LEVEL=${DIST_OURS_OPT_LEVEL:-2}
 OPT_OURS=(--config "profile.release.package.lambda-adapter.opt-level = $OURS_OPT_LEVEL")
-STRIP=(--config 'profile.release.strip = true')
+STRIP=', "-Cstrip=symbols"'
 case $OPT_LEVEL in
   "") DIST=target/dist; BUILD_DIR=target/nightly ;;
   s|z|1|2|3) DIST=target/dist-$OPT_LEVEL; BUILD_DIR=target/nightly-$OPT_LEVEL
@@ -75,7 +75,7 @@ esac
 if [[ -n ${DIST_SYMBOLS:-} ]]; then
   DIST=target/dist-symbols${OPT_LEVEL:+-$OPT_LEVEL}; BUILD_DIR=target/nightly-symbols${OPT_LEVEL:+-$OPT_LEVEL}
   export CARGO_PROFILE_RELEASE_STRIP=false
-  STRIP=()
+  STRIP=
   DIST_BUDGET=999999999 CHECK=0
 fi
 triple() { case $1 in x86_64) echo x86_64-unknown-linux-musl ;; arm64) echo aarch64-unknown-linux-musl ;; esac; }
@@ -115,8 +115,8 @@ for arch in "${ARCHS[@]}"; do
   CARGO_PROFILE_RELEASE_PANIC=immediate-abort \
     cargo "+$NIGHTLY" build --locked --release --target "$target" --target-dir "$BUILD_DIR" \
     -Zbuild-std=std,panic_abort -Zbuild-std-features=optimize_for_size -Zpanic-immediate-abort \
-    --config "target.$target.rustflags = [\"-Zlocation-detail=none\", \"-Cforce-unwind-tables=no\", \"--cfg\", \"lambda_adapter_dist\"]" \
-    "${OPT_OURS[@]}" "${STRIP[@]}"
+    --config "target.$target.rustflags = [\"-Zlocation-detail=none\", \"-Cforce-unwind-tables=no\", \"--cfg\", \"lambda_adapter_dist\"$STRIP]" \
+    "${OPT_OURS[@]}"
   mkdir -p "$DIST/$arch"
   cp "$BUILD_DIR/$target/release/lambda-adapter" "$DIST/$arch/lambda-adapter.tmp"
   mv "$DIST/$arch/lambda-adapter.tmp" "$DIST/$arch/lambda-adapter"
