@@ -124,6 +124,9 @@ pub struct Runtime {
     next: Uri,
     /// Small answers' bodies, reused.
     scratch: Vec<u8>,
+    /// The last invocation's head, dropped when the next one comes (see
+    /// `Worker::headers`).
+    last_head: HeaderMap,
 }
 
 impl Runtime {
@@ -137,6 +140,7 @@ impl Runtime {
             api,
             next,
             scratch: Vec::new(),
+            last_head: HeaderMap::new(),
         }
     }
 
@@ -211,6 +215,7 @@ impl Runtime {
             payload: std::mem::take(payload),
             id,
         }))
+        .inspect(|_| self.last_head = resp.into_parts().0.headers)
     }
 
     /// Posts the result. `Err` when Lambda did not take it (refused as too

@@ -406,16 +406,16 @@ impl Conn {
             self.input.resize(len, 0);
         }
         let tcp = self.tcp.as_ref().ok_or(Fault::Closed)?;
-        let left = time_left(deadline)?;
-        let wanted = left.map(|l| l.max(Duration::from_millis(1)));
-        let stale = match (self.read_timeout, wanted) {
-            (None, None) => false,
-            (Some(set), Some(want)) => set > want + TIMEOUT_SLACK,
-            _ => true,
-        };
-        if stale {
-            tcp.set_read_timeout(wanted).map_err(Fault::Io)?;
-            self.read_timeout = wanted;
+        // The socket's timeout is lowered when the deadline is nearer than
+        // it, never raised ahead of time: a timeout that fires before the
+        // deadline (one left from an earlier request) is set again below.
+        // Most requests so cost no `setsockopt` at all.
+        if let Some(want) = time_left(deadline)?
+            && self
+                .read_timeout
+                .is_none_or(|set| set > want + TIMEOUT_SLACK)
+        {
+            set_read_timeout(tcp, &mut self.read_timeout, Some(want))?;
         }
         loop {
             match (&*tcp).read(&mut self.input[self.end..]) {
@@ -425,10 +425,27 @@ impl Conn {
                     return Ok(());
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(timeout_or(e, Fault::Io)),
+                Err(e) if is_timeout(&e) => {
+                    // Past the deadline this is `Fault::Timeout`.
+                    let left = time_left(deadline)?;
+                    set_read_timeout(tcp, &mut self.read_timeout, left)?;
+                }
+                Err(e) => return Err(Fault::Io(e)),
             }
         }
     }
+}
+
+/// Sets the socket's read timeout (`None`: none), and notes it in `set`.
+fn set_read_timeout(
+    tcp: &TcpStream,
+    set: &mut Option<Duration>,
+    t: Option<Duration>,
+) -> Result<(), Fault> {
+    let t = t.map(|t| t.max(Duration::from_millis(1)));
+    tcp.set_read_timeout(t).map_err(Fault::Io)?;
+    *set = t;
+    Ok(())
 }
 
 /// Writes the whole request head into `out`, growing it for long headers.
@@ -487,10 +504,17 @@ fn time_left(deadline: Option<Instant>) -> Result<Option<Duration>, Fault> {
 }
 
 /// A socket timeout surfaces as `WouldBlock` or `TimedOut`.
+fn is_timeout(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
+    )
+}
+
 fn timeout_or(e: io::Error, other: fn(io::Error) -> Fault) -> Fault {
-    match e.kind() {
-        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => Fault::Timeout,
-        _ => other(e),
+    match is_timeout(&e) {
+        true => Fault::Timeout,
+        false => other(e),
     }
 }
 

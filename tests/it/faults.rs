@@ -231,3 +231,25 @@ fn keep_alive_connections_are_reused() {
     // Runtime API: registration + parked extension `next`, and one for the loop.
     assert!(s.rt.connections() <= 3, "{}", s.rt.connections());
 }
+
+#[test]
+fn a_short_deadline_does_not_cut_a_later_longer_one() {
+    // The kept app connection's read timeout, set for an invocation with
+    // little time left, must not fire before a later invocation's own
+    // (longer) deadline.
+    let app = EchoApp::with(|r| {
+        if r.path() == "/slow" {
+            std::thread::sleep(std::time::Duration::from_millis(600)); // a slow app
+        }
+        (echo(r), false)
+    });
+    let s = setup_with(app, &[]);
+    s.rt.invoke(Event::json("quick", &get_event("/quick")).deadline_in(400))
+        .expect_response();
+    let out =
+        s.rt.invoke(Event::json("slow", &get_event("/slow")).deadline_in(10_000))
+            .expect_response();
+    assert_eq!(out["statusCode"], 200, "{out}");
+    let slow = s.app.request_to("/slow");
+    assert!(slow.nth_on_connection > 0, "not on the kept connection");
+}
