@@ -54,20 +54,21 @@ for arg in "$@"; do
     *) echo "usage: $0 [--no-check] [x86_64|arm64|all]" >&2; exit 2 ;;
   esac
 done
+# Opt-level "s" (Cargo.toml's "z" is for the stable build), but the
+# adapter's own crate, where the hot path's generic code (header maps,
+# ureq-proto's state machine) is instantiated, at 2: measured with
+# scripts/bench.sh, -18% instructions per small GET for +68 KB. Only here:
+# on stable, with std prebuilt, the same override costs 257 KB.
 # `--cfg lambda_adapter_dist` marks the code that runs once (configuration,
 # start-up, wrapper mode, error messages) `#[optimize(size)]`: -22 KB.
-# The adapter's own crate, where the hot path's generic code (header maps,
-# ureq-proto's state machine) is instantiated, at opt-level 2; everything
-# else at Cargo.toml's "s". Measured with scripts/bench.sh: -18% instructions
-# per small GET for +68 KB (see README, Performance). Only here: on stable,
-# with std prebuilt, the same override costs 257 KB.
 # (With a package override, cargo passes `-C strip=debuginfo` whatever the
 # profile says: the symbols are stripped by a rustflag instead.)
 OURS_OPT_LEVEL=${DIST_OURS_OPT_LEVEL:-2}
 OPT_OURS=(--config "profile.release.package.lambda-adapter.opt-level = $OURS_OPT_LEVEL")
 STRIP=', "-Cstrip=symbols"'
 case $OPT_LEVEL in
-  "") DIST=target/dist; BUILD_DIR=target/nightly ;;
+  "") DIST=target/dist; BUILD_DIR=target/nightly
+      export CARGO_PROFILE_RELEASE_OPT_LEVEL=s ;;
   s|z|1|2|3) DIST=target/dist-$OPT_LEVEL; BUILD_DIR=target/nightly-$OPT_LEVEL
        export CARGO_PROFILE_RELEASE_OPT_LEVEL=$OPT_LEVEL; OPT_OURS=() ;;
   *) echo "$0: DIST_OPT_LEVEL is s, z, 1, 2 or 3, not $OPT_LEVEL" >&2; exit 2 ;;
