@@ -25,11 +25,11 @@ use ureq_proto::client::{
 
 /// A request's head is written into a buffer of this size first; a longer
 /// one grows it (ureq-proto writes what fits, so a head is never cut).
-const HEAD_BUFFER: usize = 4 * 1024;
+const HEAD_BUFFER: usize = 1024;
 
 /// The input buffer's first size: most answer heads, and a good share of a
 /// body per read.
-const INPUT_BUFFER: usize = 8 * 1024;
+const INPUT_BUFFER: usize = 2 * 1024;
 
 /// The input buffer's size once a body is read in more than one piece.
 const BODY_BUFFER: usize = 64 * 1024;
