@@ -100,11 +100,13 @@ impl<'c> Worker<'c> {
         }
     }
 
-    /// Finishes an async init's readiness wait, if it is still open.
+    /// Finishes an async init's readiness wait, if it is still open, by the
+    /// invocation's deadline or `AWS_LWA_READINESS_CHECK_TIMEOUT_SECONDS`.
     fn ensure_ready(&mut self, deadline: Option<Instant>) -> Result<(), Error> {
         if !self.ready {
-            self.ready =
-                readiness::wait(&mut self.app, &self.cfg.readiness, self.started, deadline);
+            let ready_by = self.cfg.readiness_timeout.map(|t| self.started + t);
+            let until = readiness::earliest(deadline, ready_by);
+            self.ready = readiness::wait(&mut self.app, &self.cfg.readiness, self.started, until);
             if !self.ready {
                 return Err(Error::NotReady {
                     waited_ms: self.started.elapsed().as_millis(),

@@ -492,3 +492,38 @@ fn async_init_serves_after_9_8_s_and_the_first_invocation_waits() {
     out.expect_response();
     assert_eq!(app.request().target, "/");
 }
+
+/// Async init with `AWS_LWA_READINESS_CHECK_TIMEOUT_SECONDS` past the 9.8 s
+/// cut: the first invocation waits for the app until that limit, not until
+/// its own deadline (slow: 11 s).
+#[test]
+fn async_init_waits_no_longer_than_the_readiness_timeout() {
+    if std::env::var_os("RUN_SLOW_TESTS").is_none() {
+        return;
+    }
+    let rt = MockRuntime::start();
+    let _adapter = spawn_adapter(
+        &rt,
+        free_port(),
+        &[
+            ("AWS_LWA_ASYNC_INIT", "true"),
+            ("AWS_LWA_READINESS_CHECK_TIMEOUT_SECONDS", "11"),
+        ],
+    );
+    let started = std::time::Instant::now();
+    rt.wait_for_call("GET /2018-06-01/runtime/invocation/next");
+    let v2 =
+        json!({"version": "2.0", "rawPath": "/", "requestContext": {"http": {"method": "GET"}}});
+    let v = rt
+        .invoke(Event::json("waits", &v2).deadline_in(20_000))
+        .expect_error("Adapter.AppTimeout");
+    assert!(
+        v["errorMessage"].as_str().unwrap().contains("not ready"),
+        "{v}"
+    );
+    let waited = started.elapsed();
+    assert!(
+        waited < std::time::Duration::from_millis(13_000),
+        "the invocation waited {waited:?}, past the 11 s readiness timeout"
+    );
+}
