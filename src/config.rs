@@ -628,13 +628,39 @@ const NAMES: &[&str] = &[
     "AWS_LAMBDA_LOG_FORMAT",
 ];
 
+/// Whether the adapter reads a variable of this name: every `AWS_LWA_*` and
+/// `AWS_LAMBDA_*` one, the legacy and `PORT`/`HOST` names, and `RUST_LOG`.
+fn ours(name: &[u8]) -> bool {
+    name.starts_with(b"AWS_LWA_")
+        || name.starts_with(b"AWS_LAMBDA_")
+        || name == b"RUST_LOG"
+        || NAMES.iter().any(|n| n.as_bytes() == name)
+}
+
 impl Env {
     #[cfg_attr(lambda_adapter_dist, optimize(size))]
     pub fn read() -> Env {
-        Env::from_vars(
-            std::env::vars_os()
-                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))),
-        )
+        // The block the kernel passed at exec (nothing in the adapter changes
+        // its own environment): one read, and strings only for the variables
+        // the adapter reads, where `std::env::vars_os` makes two for each
+        // (measured: 33k of the instructions before the first `next`).
+        let mut block = Vec::with_capacity(8 * 1024);
+        let read = std::fs::File::open("/proc/self/environ")
+            .and_then(|mut f| std::io::Read::read_to_end(&mut f, &mut block));
+        if read.is_err() {
+            // No /proc (an unusual container): one variable at a time.
+            return Env::from_vars(std::env::vars_os().filter_map(|(k, v)| {
+                let (k, v) = (k.into_string().ok()?, v.into_string().ok()?);
+                ours(k.as_bytes()).then_some((k, v))
+            }));
+        }
+        Env::from_vars(block.split(|&b| b == 0).filter_map(|entry| {
+            let eq = entry.iter().position(|&b| b == b'=')?;
+            let (k, v) = (&entry[..eq], &entry[eq + 1..]);
+            ours(k).then_some(())?;
+            let text = |b: &[u8]| String::from_utf8(b.to_vec()).ok();
+            Some((text(k)?, text(v)?))
+        }))
     }
 
     /// Drops the adapter's variables whose value is empty or blank:
