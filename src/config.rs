@@ -758,17 +758,34 @@ fn api_base(var: &'static str, value: &str) -> Result<String, Error> {
 /// `http://host:port`, checked to be a URL whose host is exactly `host`.
 #[cfg_attr(lambda_adapter_dist, optimize(size))]
 fn base_url(var: &'static str, host: &str, port: u16) -> Result<String, Error> {
-    let authority = format!("{host}:{port}");
-    match authority.parse::<Authority>() {
-        Ok(a) if a.host() == host && a.port_u16() == Some(port) => {
-            Ok(format!("http://{authority}"))
-        }
+    let mut url = String::with_capacity(host.len() + 13);
+    url.push_str("http://");
+    url.push_str(host);
+    url.push(':');
+    url.push_str(itoa_u16(port).as_str());
+    match url["http://".len()..].parse::<Authority>() {
+        Ok(a) if a.host() == host && a.port_u16() == Some(port) => Ok(url),
         _ => Err(Error::config(
             var,
             host,
             "not a valid host name or IP address (write IPv6 as [::1])",
         )),
     }
+}
+
+/// A port in decimal, without `fmt` (start-up runs this twice).
+fn itoa_u16(mut n: u16) -> String {
+    let mut digits = [0u8; 5];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    String::from_utf8_lossy(&digits[i..]).into_owned()
 }
 
 fn parse_port(var: &'static str, value: &str) -> Result<u16, Error> {
