@@ -66,21 +66,18 @@ impl App {
     /// One readiness probe: `GET uri`, its status; the body is read so that
     /// the connection can serve the first invocation.
     pub fn probe(&mut self, uri: &Uri, timeout: Duration) -> Result<u16, Fault> {
-        let mut req = Request::new(());
-        *req.uri_mut() = uri.clone();
-        let (resp, body) = self.conn.send(req, &[], Some(Instant::now() + timeout))?;
-        body.drain(MAX_HEAD);
-        Ok(resp.status().as_u16())
+        self.status(Method::GET, uri.clone(), Instant::now() + timeout)
     }
 
-    /// A SnapStart hook: `POST uri` with an empty body; its status (the
-    /// body is read and dropped).
+    /// A SnapStart hook: `POST uri` with an empty body; its status.
     pub fn hook(&mut self, uri: Uri, deadline: Instant) -> Result<u16, Fault> {
-        let mut req = Request::new(());
-        *req.method_mut() = Method::POST;
-        *req.uri_mut() = uri;
-        req.headers_mut()
-            .insert(ureq::http::header::CONTENT_LENGTH, 0.into());
+        self.status(Method::POST, uri, deadline)
+    }
+
+    /// An empty request whose answer only counts by its status (the body is
+    /// read and dropped, so that the connection stays usable).
+    fn status(&mut self, method: Method, uri: Uri, deadline: Instant) -> Result<u16, Fault> {
+        let req = request(method, uri, HeaderMap::new(), 0);
         let (resp, body) = self.conn.send(req, &[], Some(deadline))?;
         body.drain(MAX_HEAD);
         Ok(resp.status().as_u16())
