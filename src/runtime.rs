@@ -16,7 +16,7 @@ use ureq::http::{HeaderMap, HeaderName, HeaderValue, Method, Request, StatusCode
 use crate::error::{Error, RuntimeFault};
 use crate::invocation::Invocation;
 use crate::stream::Stream;
-use crate::transport::{Conn, Fault, host_port};
+use crate::transport::{Conn, Fault, authority, host_port};
 
 /// Lambda's invocation payload limit is 6 MB; leave room for emulators.
 const MAX_EVENT: usize = 32 * 1024 * 1024;
@@ -73,12 +73,11 @@ impl Api {
     /// `base` is `http://host:port[/base]`, as config checked it.
     pub fn new(base: &str) -> Api {
         let (host, port) = host_port(base);
-        let authority = &base["http://".len()..];
-        let authority = authority.split('/').next().unwrap_or(authority);
         Api {
             conn: Conn::new(host, port, MAX_HEAD, None),
             base: base.to_owned(),
-            host: HeaderValue::from_str(authority).expect("BUG: config checked the authority"),
+            host: HeaderValue::from_str(authority(base))
+                .expect("BUG: config checked the authority"),
         }
     }
 

@@ -133,16 +133,21 @@ pub struct Conn {
 /// The host and port of an `http://host:port[/path]` URL that config
 /// checked (an IPv6 host without its brackets).
 pub fn host_port(url: &str) -> (&str, u16) {
-    let rest = url
-        .strip_prefix("http://")
-        .expect("BUG: config builds http:// URLs");
-    let authority = rest.split('/').next().unwrap_or(rest);
+    let authority = authority(url);
     let (host, port) = match authority.rsplit_once(':') {
         Some((host, port)) if !port.contains(']') => (host, port.parse().ok()),
         _ => (authority, None),
     };
     let host = host.trim_start_matches('[').trim_end_matches(']');
     (host, port.unwrap_or(80))
+}
+
+/// The `host:port` of an `http://host:port[/path]` URL that config checked.
+pub fn authority(url: &str) -> &str {
+    let rest = url
+        .strip_prefix("http://")
+        .expect("BUG: config builds http:// URLs");
+    rest.split('/').next().unwrap_or(rest)
 }
 
 impl Conn {
