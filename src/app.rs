@@ -10,10 +10,10 @@
 use std::borrow::Cow;
 use std::time::{Duration, Instant};
 
-use ureq::http::{HeaderMap, Method, Request, Response, Uri};
+use ureq::http::{HeaderMap, HeaderValue, Method, Request, Response, Uri, header};
 
 use crate::error::Error;
-use crate::transport::{Conn, Fault, Reader, host_port};
+use crate::transport::{Conn, Fault, Reader, authority, host_port};
 
 /// The response head must fit in this buffer.
 const MAX_HEAD: usize = 64 * 1024;
@@ -38,6 +38,9 @@ pub struct AppResponse {
 /// The connection to the app, owned by one worker.
 pub struct App {
     conn: Conn,
+    /// `host:port`, the probes' and hooks' `Host` (made once: ureq-proto
+    /// would format it for each).
+    host: HeaderValue,
 }
 
 impl App {
@@ -48,6 +51,7 @@ impl App {
         let (host, port) = host_port(url);
         App {
             conn: Conn::new(host, port, MAX_HEAD, Some(max_idle)),
+            host: HeaderValue::from_str(authority(url)).expect("BUG: config checked the authority"),
         }
     }
 
@@ -77,7 +81,9 @@ impl App {
     /// An empty request whose answer only counts by its status (the body is
     /// read and dropped, so that the connection stays usable).
     fn status(&mut self, method: Method, uri: Uri, deadline: Instant) -> Result<u16, Fault> {
-        let req = request(method, uri, HeaderMap::new(), 0);
+        let mut headers = HeaderMap::new();
+        headers.insert(header::HOST, self.host.clone());
+        let req = request(method, uri, headers, 0);
         let (resp, body) = self.conn.send(req, &[], Some(deadline))?;
         body.drain(MAX_HEAD);
         Ok(resp.status().as_u16())

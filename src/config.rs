@@ -172,7 +172,7 @@ impl Logging {
     /// debug, ureq would add several lines per request) unless a `RUST_LOG`
     /// directive names them (`ureq_proto=debug`), which is kept as written.
     #[cfg_attr(lambda_adapter_dist, optimize(size))]
-    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Logging {
+    pub fn from_lookup<'e>(get: impl Fn(&str) -> Option<&'e str>) -> Logging {
         let json =
             get("AWS_LAMBDA_LOG_FORMAT").is_some_and(|v| v.trim().eq_ignore_ascii_case("json"));
         let rust_log = get("RUST_LOG").unwrap_or_default();
@@ -233,13 +233,13 @@ const LEVELS: &[&str] = &["off", "error", "warn", "info", "debug", "trace"];
 
 impl Config {
     #[cfg_attr(lambda_adapter_dist, optimize(size))]
-    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, Error> {
+    pub fn from_lookup<'e>(get: impl Fn(&str) -> Option<&'e str>) -> Result<Config, Error> {
         let mut warnings = Vec::new();
 
         let extension_api = runtime_api(&get)?;
         let runtime_api =
             match get("AWS_LWA_LAMBDA_RUNTIME_API_PROXY").filter(|v| !v.trim().is_empty()) {
-                Some(proxy) => api_base("AWS_LWA_LAMBDA_RUNTIME_API_PROXY", &proxy)?,
+                Some(proxy) => api_base("AWS_LWA_LAMBDA_RUNTIME_API_PROXY", proxy)?,
                 None => extension_api.clone(),
             };
 
@@ -248,7 +248,7 @@ impl Config {
             None => ("PORT", get("PORT")),
         };
         let port = match port {
-            Some(v) => parse_port(port_var, &v)?,
+            Some(v) => parse_port(port_var, v)?,
             None => DEFAULT_PORT,
         };
         let (host_var, host) = legacy(&get, "AWS_LWA_HOST", "HOST", &mut warnings)
@@ -263,7 +263,7 @@ impl Config {
             "READINESS_CHECK_PORT",
             &mut warnings,
         ) {
-            Some((var, v)) => parse_port(var, &v)?,
+            Some((var, v)) => parse_port(var, v)?,
             None => port,
         };
         let path = match legacy(
@@ -272,7 +272,7 @@ impl Config {
             "READINESS_CHECK_PATH",
             &mut warnings,
         ) {
-            Some((var, v)) => parse_path(var, &v)?,
+            Some((var, v)) => parse_path(var, v)?,
             None => "/".to_owned(),
         };
         let protocol = match legacy(
@@ -303,10 +303,10 @@ impl Config {
             healthy,
         };
 
-        let init_type = get("AWS_LAMBDA_INITIALIZATION_TYPE")
-            .map_or(InitType::OnDemand, |v| InitType::parse(&v));
+        let init_type =
+            get("AWS_LAMBDA_INITIALIZATION_TYPE").map_or(InitType::OnDemand, InitType::parse);
         let mut async_init = match legacy(&get, "AWS_LWA_ASYNC_INIT", "ASYNC_INIT", &mut warnings) {
-            Some((var, v)) => parse_bool(var, &v)?,
+            Some((var, v)) => parse_bool(var, v)?,
             None => false,
         };
         if async_init
@@ -329,14 +329,14 @@ impl Config {
             "REMOVE_BASE_PATH",
             &mut warnings,
         )
-        .and_then(|(_, v)| base_path(&v));
+        .and_then(|(_, v)| base_path(v));
         let pass_through_path = match get("AWS_LWA_PASS_THROUGH_PATH") {
-            Some(v) => parse_path("AWS_LWA_PASS_THROUGH_PATH", &v)?,
+            Some(v) => parse_path("AWS_LWA_PASS_THROUGH_PATH", v)?,
             None => "/events".to_owned(),
         };
         let pass_through_routes = match get("AWS_LWA_PASS_THROUGH_ROUTES") {
-            Some(v) => parse_routes(&v)
-                .map_err(|reason| Error::config("AWS_LWA_PASS_THROUGH_ROUTES", &v, reason))?,
+            Some(v) => parse_routes(v)
+                .map_err(|reason| Error::config("AWS_LWA_PASS_THROUGH_ROUTES", v, reason))?,
             None => Vec::new(),
         };
         let mut hook_paths = Vec::new();
@@ -344,14 +344,14 @@ impl Config {
             let Some(v) = get(var).filter(|v| !v.trim().is_empty()) else {
                 return Ok(None);
             };
-            let path = parse_path(var, &v)?;
-            let canonical = hook_path(&path).map_err(|reason| Error::config(var, &v, reason))?;
+            let path = parse_path(var, v)?;
+            let canonical = hook_path(&path).map_err(|reason| Error::config(var, v, reason))?;
             let mut passed = std::iter::once(&pass_through_path)
                 .chain(pass_through_routes.iter().map(|(_, p)| p));
             if let Some(p) = passed.find(|p| canonical_path(p) == canonical) {
                 return Err(Error::config(
                     var,
-                    &v,
+                    v,
                     format!("it is the pass-through path {p}: events could not be posted to it"),
                 ));
             }
@@ -361,7 +361,7 @@ impl Config {
         let before_checkpoint = hook("AWS_LWA_SNAPSTART_BEFORE_CHECKPOINT_PATH")?;
         let after_restore = hook("AWS_LWA_SNAPSTART_AFTER_RESTORE_PATH")?;
         let readiness_timeout = get("AWS_LWA_READINESS_CHECK_TIMEOUT_SECONDS").and_then(|v| {
-            match seconds(&v) {
+            match seconds(v) {
                 Some(d) if !d.is_zero() => Some(d),
                 _ => {
                     warnings.push(format!("AWS_LWA_READINESS_CHECK_TIMEOUT_SECONDS: {v:?} is not a number of seconds above 0, waiting for readiness without a limit"));
@@ -370,7 +370,7 @@ impl Config {
             }
         });
         let pool_idle_timeout = match get("AWS_LWA_POOL_IDLE_TIMEOUT_SECONDS") {
-            Some(v) => seconds(&v).unwrap_or_else(|| {
+            Some(v) => seconds(v).unwrap_or_else(|| {
                 warnings.push(format!(
                     "AWS_LWA_POOL_IDLE_TIMEOUT_SECONDS: {v:?} is not a number of seconds, using 4"
                 ));
@@ -379,7 +379,7 @@ impl Config {
             None => DEFAULT_POOL_IDLE,
         };
         let compression = match get("AWS_LWA_ENABLE_COMPRESSION") {
-            Some(v) => parse_bool("AWS_LWA_ENABLE_COMPRESSION", &v)?,
+            Some(v) => parse_bool("AWS_LWA_ENABLE_COMPRESSION", v)?,
             None => false,
         };
         let invoke_mode = match get("AWS_LWA_INVOKE_MODE") {
@@ -398,16 +398,12 @@ impl Config {
         let authorization_source =
             match get("AWS_LWA_AUTHORIZATION_SOURCE").filter(|v| !v.trim().is_empty()) {
                 Some(v) => Some(HeaderName::from_bytes(v.trim().as_bytes()).map_err(|_| {
-                    Error::config(
-                        "AWS_LWA_AUTHORIZATION_SOURCE",
-                        &v,
-                        "not a valid header name",
-                    )
+                    Error::config("AWS_LWA_AUTHORIZATION_SOURCE", v, "not a valid header name")
                 })?),
                 None => None,
             };
         let error_status = match get("AWS_LWA_ERROR_STATUS_CODES") {
-            Some(v) => status_set("AWS_LWA_ERROR_STATUS_CODES", &v, &mut warnings)?,
+            Some(v) => status_set("AWS_LWA_ERROR_STATUS_CODES", v, &mut warnings)?,
             None => StatusSet::default(),
         };
         let concurrency = match get("AWS_LAMBDA_MAX_CONCURRENCY") {
@@ -591,9 +587,9 @@ fn seconds(value: &str) -> Option<Duration> {
 
 /// The Runtime API base URL, without the proxy: where `/runtime/init/error`
 /// goes when the rest of the configuration is unusable.
-pub fn runtime_api(get: &impl Fn(&str) -> Option<String>) -> Result<String, Error> {
+pub fn runtime_api<'e>(get: &impl Fn(&str) -> Option<&'e str>) -> Result<String, Error> {
     match get("AWS_LAMBDA_RUNTIME_API") {
-        Some(v) => api_base("AWS_LAMBDA_RUNTIME_API", &v),
+        Some(v) => api_base("AWS_LAMBDA_RUNTIME_API", v),
         None => Err(Error::Config {
             var: "AWS_LAMBDA_RUNTIME_API",
             value: None,
@@ -606,7 +602,11 @@ pub fn runtime_api(get: &impl Fn(&str) -> Option<String>) -> Result<String, Erro
 /// than one pass over Lambda's few dozen variables). The only reader of the
 /// environment; nothing writes it.
 pub struct Env {
-    vars: Vec<(String, String)>,
+    /// The adapter's variables that are set and not blank, as
+    /// `NAME=value\0` entries: one string for all of them.
+    text: String,
+    /// Where each entry's name ends (its `=`) and its value ends, in `text`.
+    vars: Vec<(usize, usize)>,
     /// The adapter's variables that were set but empty, sorted.
     empty: Vec<String>,
 }
@@ -628,6 +628,23 @@ const NAMES: &[&str] = &[
     "AWS_LAMBDA_LOG_FORMAT",
 ];
 
+/// Where the first NUL byte of `b` is: eight bytes at a time (a byte at a
+/// time, the environment block is most of the work before the first `next`).
+fn nul(b: &[u8]) -> Option<usize> {
+    const ONES: u64 = u64::from_ne_bytes([0x01; 8]);
+    const HIGHS: u64 = u64::from_ne_bytes([0x80; 8]);
+    let mut at = 0;
+    for word in b.chunks_exact(8) {
+        let w = u64::from_ne_bytes(word.try_into().expect("BUG: chunks of 8"));
+        // Non-zero exactly when a byte of `w` is zero.
+        if w.wrapping_sub(ONES) & !w & HIGHS != 0 {
+            break;
+        }
+        at += 8;
+    }
+    b[at..].iter().position(|&c| c == 0).map(|i| at + i)
+}
+
 /// Whether the adapter reads a variable of this name: every `AWS_LWA_*` and
 /// `AWS_LAMBDA_*` one, the legacy and `PORT`/`HOST` names, and `RUST_LOG`.
 fn ours(name: &[u8]) -> bool {
@@ -641,54 +658,82 @@ impl Env {
     #[cfg_attr(lambda_adapter_dist, optimize(size))]
     pub fn read() -> Env {
         // The block the kernel passed at exec (nothing in the adapter changes
-        // its own environment): one read, and strings only for the variables
+        // its own environment): one read, and one string for the variables
         // the adapter reads, where `std::env::vars_os` makes two for each
-        // (measured: 33k of the instructions before the first `next`).
+        // variable (measured: 33k of the instructions before the first `next`).
         let mut block = Vec::with_capacity(8 * 1024);
         let read = std::fs::File::open("/proc/self/environ")
             .and_then(|mut f| std::io::Read::read_to_end(&mut f, &mut block));
         if read.is_err() {
             // No /proc (an unusual container): one variable at a time.
-            return Env::from_vars(std::env::vars_os().filter_map(|(k, v)| {
-                let (k, v) = (k.into_string().ok()?, v.into_string().ok()?);
-                ours(k.as_bytes()).then_some((k, v))
-            }));
+            let vars: Vec<(String, String)> = std::env::vars_os()
+                .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+                .filter(|(k, _)| ours(k.as_bytes()))
+                .collect();
+            return Env::from_vars(vars.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         }
-        Env::from_vars(block.split(|&b| b == 0).filter_map(|entry| {
-            let eq = entry.iter().position(|&b| b == b'=')?;
+        let mut entries = Vec::with_capacity(32);
+        let mut rest = &block[..];
+        while !rest.is_empty() {
+            let end = nul(rest).unwrap_or(rest.len());
+            let entry = &rest[..end];
+            rest = rest.get(end + 1..).unwrap_or_default();
+            // Most of Lambda's variables are not the adapter's: the first
+            // byte rules them out before any search for `=`.
+            if !matches!(entry.first(), Some(b'A' | b'R' | b'P' | b'H')) {
+                continue;
+            }
+            let Some(eq) = entry.iter().position(|&b| b == b'=') else {
+                continue;
+            };
             let (k, v) = (&entry[..eq], &entry[eq + 1..]);
-            ours(k).then_some(())?;
-            let text = |b: &[u8]| String::from_utf8(b.to_vec()).ok();
-            Some((text(k)?, text(v)?))
-        }))
-    }
-
-    /// Drops the adapter's variables whose value is empty or blank:
-    /// CloudFormation, SAM and Terraform templates write `""` for optional
-    /// values, which must behave as unset (decisions.md #18).
-    pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Env {
-        let (mut kept, mut empty) = (Vec::new(), Vec::new());
-        for (k, v) in vars {
-            if v.trim().is_empty() && (k.starts_with("AWS_LWA_") || NAMES.contains(&k.as_str())) {
-                empty.push(k);
-            } else {
-                kept.push((k, v));
+            if let (true, Ok(k), Ok(v)) = (ours(k), std::str::from_utf8(k), std::str::from_utf8(v))
+            {
+                entries.push((k, v));
             }
         }
-        empty.sort();
-        Env { vars: kept, empty }
+        Env::from_vars(entries)
     }
 
-    pub fn get(&self, name: &str) -> Option<String> {
-        self.vars
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
+    /// `vars` (the adapter's, as `read` passes them); those whose value is
+    /// empty or blank are dropped: CloudFormation, SAM and Terraform templates write
+    /// `""` for optional values, which must behave as unset (decisions.md #18).
+    pub fn from_vars<'v>(vars: impl IntoIterator<Item = (&'v str, &'v str)>) -> Env {
+        let mut env = Env {
+            text: String::with_capacity(1024),
+            vars: Vec::with_capacity(32),
+            empty: Vec::new(),
+        };
+        for (k, v) in vars {
+            if v.trim().is_empty() && (k.starts_with("AWS_LWA_") || NAMES.contains(&k)) {
+                env.empty.push(k.to_owned());
+                continue;
+            }
+            env.text.push_str(k);
+            let eq = env.text.len();
+            env.text.push('=');
+            env.text.push_str(v);
+            env.vars.push((eq, env.text.len()));
+            env.text.push('\0');
+        }
+        env.empty.sort();
+        env
+    }
+
+    pub fn get(&self, name: &str) -> Option<&str> {
+        let mut start = 0;
+        for &(eq, end) in &self.vars {
+            if eq - start == name.len() && self.text.as_bytes()[start..eq] == *name.as_bytes() {
+                return Some(&self.text[eq + 1..end]);
+            }
+            start = end + 1;
+        }
+        None
     }
 
     /// Whether this process runs inside Lambda (or an emulator): the Runtime API is known.
     pub fn in_lambda(&self) -> bool {
-        self.vars.iter().any(|(k, _)| k == "AWS_LAMBDA_RUNTIME_API")
+        self.get("AWS_LAMBDA_RUNTIME_API").is_some()
     }
 
     /// One line naming the variables that were empty, for `main` to log.
@@ -704,12 +749,12 @@ impl Env {
 
 /// Looks up a variable under its `AWS_LWA_` name, then under its legacy name
 /// (with a deprecation warning, as upstream 1.x). Returns the name found.
-fn legacy(
-    get: &impl Fn(&str) -> Option<String>,
+fn legacy<'e>(
+    get: &impl Fn(&str) -> Option<&'e str>,
     name: &'static str,
     old: &'static str,
     warnings: &mut Vec<String>,
-) -> Option<(&'static str, String)> {
+) -> Option<(&'static str, &'e str)> {
     if let Some(v) = get(name) {
         return Some((name, v));
     }
@@ -849,12 +894,12 @@ fn status_set(
 
 /// `AWS_LWA_READINESS_CHECK_HEALTHY_STATUS` (default 100-499), or the
 /// deprecated `AWS_LWA_READINESS_CHECK_MIN_UNHEALTHY_STATUS` as `100..N`.
-fn healthy_status(
-    get: &impl Fn(&str) -> Option<String>,
+fn healthy_status<'e>(
+    get: &impl Fn(&str) -> Option<&'e str>,
     warnings: &mut Vec<String>,
 ) -> Result<StatusSet, Error> {
     if let Some(v) = get("AWS_LWA_READINESS_CHECK_HEALTHY_STATUS") {
-        return status_set("AWS_LWA_READINESS_CHECK_HEALTHY_STATUS", &v, warnings);
+        return status_set("AWS_LWA_READINESS_CHECK_HEALTHY_STATUS", v, warnings);
     }
     let mut max = 499;
     if let Some(v) = get("AWS_LWA_READINESS_CHECK_MIN_UNHEALTHY_STATUS") {
@@ -871,22 +916,22 @@ fn healthy_status(
 
 /// The function's identity for `x-amzn-lambda-context`, built once.
 #[cfg_attr(lambda_adapter_dist, optimize(size))]
-fn env_config(get: &impl Fn(&str) -> Option<String>) -> String {
+fn env_config<'e>(get: &impl Fn(&str) -> Option<&'e str>) -> String {
     let text = |name| get(name).unwrap_or_default();
     let memory = get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
         .and_then(|m| m.trim().parse::<i64>().ok())
         .map_or_else(|| "null".to_owned(), |m| m.to_string());
     let mut out = Vec::with_capacity(256);
     out.extend_from_slice(b"{\"function_name\":");
-    push_str(&mut out, &text("AWS_LAMBDA_FUNCTION_NAME"));
+    push_str(&mut out, text("AWS_LAMBDA_FUNCTION_NAME"));
     out.extend_from_slice(b",\"memory\":");
     out.extend_from_slice(memory.as_bytes());
     out.extend_from_slice(b",\"version\":");
-    push_str(&mut out, &text("AWS_LAMBDA_FUNCTION_VERSION"));
+    push_str(&mut out, text("AWS_LAMBDA_FUNCTION_VERSION"));
     out.extend_from_slice(b",\"log_stream\":");
-    push_str(&mut out, &text("AWS_LAMBDA_LOG_STREAM_NAME"));
+    push_str(&mut out, text("AWS_LAMBDA_LOG_STREAM_NAME"));
     out.extend_from_slice(b",\"log_group\":");
-    push_str(&mut out, &text("AWS_LAMBDA_LOG_GROUP_NAME"));
+    push_str(&mut out, text("AWS_LAMBDA_LOG_GROUP_NAME"));
     out.push(b'}');
     let out = String::from_utf8(out).expect("BUG: JSON written by serde_json is UTF-8");
     // It goes into a header value, where DEL cannot be: escape it, as

@@ -56,7 +56,7 @@ const MAX_EVENT: usize = 64 * 1024;
 /// blocks until SHUTDOWN). `on_shutdown` runs when Lambda sends SHUTDOWN.
 pub fn start(api: &str, on_shutdown: impl FnOnce(&str) + Send + 'static) -> Arc<Registration> {
     let registration = Arc::new(Registration::default());
-    let mut api = Api::new(&format!("{api}/2020-01-01/extension"));
+    let mut api = Api::new(api);
     let shared = Arc::clone(&registration);
     thread::Builder::new()
         .name("extension".into())
@@ -77,7 +77,7 @@ pub fn start(api: &str, on_shutdown: impl FnOnce(&str) + Send + 'static) -> Arc<
 /// may not ask for SHUTDOWN), registers for no events, as upstream does.
 #[cfg_attr(lambda_adapter_dist, optimize(size))]
 fn register(api: &mut Api) -> Option<String> {
-    let uri = api.uri("/register").ok()?;
+    let uri = api.uri("/2020-01-01/extension/register").ok()?;
     let mut events = &br#"{"events":["SHUTDOWN"]}"#[..];
     let mut scratch = Vec::new();
     for attempt in 1..=REGISTER_ATTEMPTS {
@@ -116,7 +116,7 @@ fn register(api: &mut Api) -> Option<String> {
 /// Blocks until SHUTDOWN; returns its reason.
 #[cfg_attr(lambda_adapter_dist, optimize(size))]
 fn wait_for_shutdown(api: &mut Api, id: &str) -> String {
-    let Ok(uri) = api.uri("/event/next") else {
+    let Ok(uri) = api.uri("/2020-01-01/extension/event/next") else {
         return String::new();
     };
     let Ok(id) = HeaderValue::from_str(id) else {

@@ -122,8 +122,8 @@ fn main() {
 }
 
 #[cfg_attr(lambda_adapter_dist, optimize(size))]
-fn try_main(
-    get: &impl Fn(&str) -> Option<String>,
+fn try_main<'e>(
+    get: &impl Fn(&str) -> Option<&'e str>,
     started: Instant,
     app_pid: Option<u32>,
 ) -> Result<(), Error> {
@@ -288,7 +288,7 @@ fn watch_app(pid: u32, runtime_api: &str) {
 /// known. Called after the error is logged: the post may fail or time out
 /// (decisions.md #17).
 #[cfg_attr(lambda_adapter_dist, optimize(size))]
-fn report_init_error(get: &impl Fn(&str) -> Option<String>, e: &Error) {
+fn report_init_error<'e>(get: &impl Fn(&str) -> Option<&'e str>, e: &Error) {
     if let Ok(api) = config::runtime_api(get)
         && let Err(post) = Runtime::new(&api).init_error(e)
     {

@@ -15,7 +15,7 @@ use ureq::http::Uri;
 
 use crate::app::App;
 use crate::config::{Protocol, Readiness};
-use crate::transport::Fault;
+use crate::transport::{Fault, authority};
 
 const MIN_INTERVAL: Duration = Duration::from_micros(500);
 const MAX_INTERVAL: Duration = Duration::from_millis(10);
@@ -53,8 +53,11 @@ pub fn wait(app: &mut App, r: &Readiness, started: Instant, until: Option<Instan
 
 #[cfg_attr(lambda_adapter_dist, optimize(size))]
 fn probe_until(app: &mut App, r: &Readiness, started: Instant, until: Option<Instant>) -> bool {
-    let uri: Option<Uri> =
-        (r.protocol == Protocol::Http).then(|| r.url.parse().expect("BUG: config checked the URL"));
+    // The origin form (the path): `App` sends the host in `Host`.
+    let uri: Option<Uri> = (r.protocol == Protocol::Http).then(|| {
+        let path = &r.url["http://".len() + authority(&r.url).len()..];
+        Uri::try_from(path).expect("BUG: config checked the URL")
+    });
     let mut probe_timeout = FIRST_PROBE_TIMEOUT;
     let mut next_report = started + REPORT_EVERY;
     loop {
@@ -81,13 +84,13 @@ fn probe_until(app: &mut App, r: &Readiness, started: Instant, until: Option<Ins
         };
         let now = Instant::now();
         if ready {
-            let target = uri
-                .as_ref()
-                .map_or_else(|| format!("tcp://{}:{}", r.host, r.port), |u| u.to_string());
-            log::info!(
-                "app ready after {}ms at {target}",
-                now.duration_since(started).as_millis()
-            );
+            let ms = now.duration_since(started).as_millis();
+            match r.protocol {
+                Protocol::Http => log::info!("app ready after {ms}ms at {}", r.url),
+                Protocol::Tcp => {
+                    log::info!("app ready after {ms}ms at tcp://{}:{}", r.host, r.port)
+                }
+            }
             return true;
         }
         if now >= next_report {

@@ -63,7 +63,7 @@ const TENANT_ID: HeaderName = HeaderName::from_static("lambda-runtime-aws-tenant
 /// kept connection.
 pub struct Api {
     conn: Conn,
-    /// `http://host:port[/base]`
+    /// The base path of `http://host:port[/base]` (usually empty).
     base: String,
     /// `host:port`, made once (ureq-proto would format it for every request).
     host: HeaderValue,
@@ -73,20 +73,30 @@ impl Api {
     /// `base` is `http://host:port[/base]`, as config checked it.
     pub fn new(base: &str) -> Api {
         let (host, port) = host_port(base);
+        let authority = authority(base);
         Api {
             conn: Conn::new(host, port, MAX_HEAD, None),
-            base: base.to_owned(),
-            host: HeaderValue::from_str(authority(base))
-                .expect("BUG: config checked the authority"),
+            base: base["http://".len() + authority.len()..].to_owned(),
+            host: HeaderValue::from_str(authority).expect("BUG: config checked the authority"),
         }
     }
 
-    /// `{base}{path}` as a URI.
-    pub fn uri(&self, path: &str) -> Result<Uri, Fault> {
-        let mut url = String::with_capacity(self.base.len() + path.len());
-        url.push_str(&self.base);
-        url.push_str(path);
-        Uri::try_from(url).map_err(|e| Fault::Protocol(ureq_proto::Error::BadHeader(e.to_string())))
+    /// `{base}{path}` as a URI in origin form (the host goes in `Host`):
+    /// without a base path, a static one is used as it is.
+    pub fn uri(&self, path: &'static str) -> Result<Uri, Fault> {
+        match self.base.is_empty() {
+            true => Ok(Uri::from_static(path)),
+            false => self.uri_of(path.to_owned()),
+        }
+    }
+
+    /// `{base}{path}` as a URI in origin form.
+    pub fn uri_of(&self, mut path: String) -> Result<Uri, Fault> {
+        if !self.base.is_empty() {
+            path.insert_str(0, &self.base);
+        }
+        Uri::try_from(path)
+            .map_err(|e| Fault::Protocol(ureq_proto::Error::BadHeader(e.to_string())))
     }
 
     /// Sends one request with a small answer; returns its status and
@@ -284,7 +294,7 @@ impl Runtime {
         path.extend(percent_encode(id.as_bytes(), SEGMENT));
         path.push('/');
         path.push_str(what);
-        self.api.uri(&path)
+        self.api.uri_of(path)
     }
 
     /// POSTs `body`, an error report when `error` is given, retrying

@@ -14,7 +14,7 @@
 
 use std::fmt;
 use std::io::{self, IoSlice, Read, Write};
-use std::net::{SocketAddr, TcpStream, ToSocketAddrs};
+use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
 use std::time::{Duration, Instant};
 
 use ureq::http::{Request, Response};
@@ -377,6 +377,10 @@ impl Conn {
     /// Opens the connection; bounded by `deadline`.
     fn connect(&mut self, deadline: Option<Instant>) -> Result<TcpStream, Fault> {
         self.read_timeout = None;
+        // An IP address (the usual case) needs no lookup, nor its `Vec`.
+        if let Ok(ip) = self.host.parse::<IpAddr>() {
+            return connect(&SocketAddr::new(ip, self.port), deadline);
+        }
         let addrs = (self.host.as_str(), self.port)
             .to_socket_addrs()
             .map_err(Fault::Connect)?;

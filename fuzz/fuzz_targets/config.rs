@@ -34,7 +34,7 @@ fuzz_target!(|data: &[u8]| {
         vars.iter()
             .rev() // the last assignment wins, as in a shell
             .find(|(n, _)| *n == name)
-            .map(|(_, v)| (*v).to_owned())
+            .map(|(_, v)| *v)
     };
     let logging = Logging::from_lookup(get);
     assert!(!logging.filter.trim().is_empty());

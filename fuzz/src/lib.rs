@@ -23,7 +23,7 @@ pub fn config(vars: &[(&str, &str)]) -> Config {
         vars.iter()
             .chain(&[("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001")])
             .find(|(n, _)| *n == k)
-            .map(|(_, v)| (*v).to_owned())
+            .map(|(_, v)| *v)
     };
     Config::from_lookup(lookup).expect("BUG: the fuzz configurations are valid")
 }

@@ -1,11 +1,7 @@
 use super::*;
 
-fn lookup<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<String> + 'a {
-    move |k| {
-        vars.iter()
-            .find(|(n, _)| *n == k)
-            .map(|(_, v)| v.to_string())
-    }
+fn lookup<'a>(vars: &'a [(&'a str, &'a str)]) -> impl Fn(&str) -> Option<&'a str> + 'a {
+    move |k| vars.iter().find(|(n, _)| *n == k).map(|(_, v)| *v)
 }
 
 #[track_caller]
@@ -427,7 +423,7 @@ const ALL: &[&str] = &[
 ];
 
 fn env(vars: &[(&str, &str)]) -> Env {
-    Env::from_vars(vars.iter().map(|(k, v)| (k.to_string(), v.to_string())))
+    Env::from_vars(vars.iter().copied())
 }
 
 #[test]
@@ -491,8 +487,8 @@ fn only_the_adapters_empty_variables_are_dropped() {
         ("AWS_LWA_PORT", "3000"),
     ]);
     assert!(!e.in_lambda());
-    assert_eq!(e.get("MY_APP_SETTING").as_deref(), Some(""));
-    assert_eq!(e.get("AWS_LWA_PORT").as_deref(), Some("3000"));
+    assert_eq!(e.get("MY_APP_SETTING"), Some(""));
+    assert_eq!(e.get("AWS_LWA_PORT"), Some("3000"));
     assert_eq!(
         e.warning().unwrap(),
         "empty variables are treated as unset: AWS_LAMBDA_RUNTIME_API, AWS_LWA_SOMETHING_NEW"
@@ -716,5 +712,28 @@ fn unguardable_hook_paths_are_refused() {
     assert!(
         e.to_string().contains("every request would be refused"),
         "{e}"
+    );
+}
+
+#[test]
+fn nul_finds_the_first_zero_byte_at_any_offset() {
+    for len in 0..40 {
+        let mut b = vec![b'x'; len];
+        assert_eq!(nul(&b), None, "none in {len}");
+        for at in 0..len {
+            b[at] = 0;
+            assert_eq!(nul(&b), Some(at), "at {at} of {len}");
+            if at + 1 < len {
+                b[at + 1] = 0;
+                assert_eq!(nul(&b), Some(at), "the first of two, at {at} of {len}");
+                b[at + 1] = b'x';
+            }
+            b[at] = b'x';
+        }
+    }
+    // Bytes with the high bit set are not zero.
+    assert_eq!(
+        nul(&[0x80, 0xff, 0x81, 0x7f, 0x01, 0x80, 0x80, 0x80, 0x80, 0]),
+        Some(9)
     );
 }

@@ -7,12 +7,7 @@ fn config(vars: &[(&str, &str)]) -> Config {
     let mut all = vars.to_vec();
     all.push(("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"));
     all.push(("AWS_LAMBDA_FUNCTION_NAME", "fn"));
-    Config::from_lookup(|k| {
-        all.iter()
-            .find(|(n, _)| *n == k)
-            .map(|(_, v)| v.to_string())
-    })
-    .unwrap()
+    Config::from_lookup(|k| all.iter().find(|(n, _)| *n == k).map(|(_, v)| *v)).unwrap()
 }
 
 fn invocation(payload: impl Into<Vec<u8>>) -> Invocation {

@@ -124,8 +124,7 @@ fn pick(cases: &[Case], i: usize) -> &Case {
 
 fn cases() -> Vec<Case> {
     let cfg =
-        Config::from_lookup(|k| (k == "AWS_LAMBDA_RUNTIME_API").then(|| "127.0.0.1:1".into()))
-            .unwrap();
+        Config::from_lookup(|k| (k == "AWS_LAMBDA_RUNTIME_API").then_some("127.0.0.1:1")).unwrap();
     let dir = format!("{}/tests/fixtures", env!("CARGO_MANIFEST_DIR"));
     let mut names: Vec<String> = std::fs::read_dir(dir)
         .unwrap()
