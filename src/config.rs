@@ -7,9 +7,11 @@
 //! accepted with a warning naming the value used (`Config::warnings`).
 
 use std::borrow::Cow;
+use std::net::{Ipv4Addr, Ipv6Addr};
 use std::ops::RangeInclusive;
 use std::time::Duration;
 
+use log::LevelFilter;
 use ureq::http::HeaderName;
 use ureq::http::uri::{Authority, PathAndQuery};
 
@@ -158,8 +160,13 @@ impl StatusSet {
 /// Logging settings, read before anything else so later warnings are seen.
 #[derive(Debug, PartialEq)]
 pub struct Logging {
-    /// An env_logger filter (`info`, `lambda_adapter=debug`).
-    pub filter: String,
+    /// The adapter's level.
+    pub level: LevelFilter,
+    /// Every other crate's level.
+    pub others: LevelFilter,
+    /// `RUST_LOG` directives that name a crate (`ureq_proto=debug`), as
+    /// written, comma-separated (env_logger's syntax).
+    pub named: String,
     /// One JSON object per line (`AWS_LAMBDA_LOG_FORMAT=JSON`).
     pub json: bool,
     /// Problems with the two variables, for `main` to log once logging is on.
@@ -199,7 +206,7 @@ impl Logging {
         } else {
             "warn"
         };
-        let mut filter = format!("{others},lambda_adapter={level}");
+        let mut filter = String::new();
         for directive in named {
             // env_logger prints its own complaint about an invalid directive,
             // which would be the one line that is not JSON: check them here.
@@ -212,7 +219,9 @@ impl Logging {
                 None => true,
             };
             if valid && directive.matches('=').count() < 2 {
-                filter.push(',');
+                if !filter.is_empty() {
+                    filter.push(',');
+                }
                 filter.push_str(directive);
             } else {
                 warnings.push(format!(
@@ -220,11 +229,29 @@ impl Logging {
                 ));
             }
         }
+        let level_of = |l: &str| l.parse().unwrap_or(LevelFilter::Info);
         Logging {
-            filter,
+            level: level_of(&level),
+            others: level_of(others),
+            named: filter,
             json,
             warnings,
         }
+    }
+
+    /// The whole filter in env_logger's syntax (`warn,lambda_adapter=info`).
+    pub fn filter(&self) -> String {
+        let lower = |l: LevelFilter| l.as_str().to_ascii_lowercase();
+        let mut filter = format!(
+            "{},lambda_adapter={}",
+            lower(self.others),
+            lower(self.level)
+        );
+        if !self.named.is_empty() {
+            filter.push(',');
+            filter.push_str(&self.named);
+        }
+        filter
     }
 }
 
@@ -294,7 +321,7 @@ impl Config {
         let healthy = healthy_status(&get, &mut warnings)?;
         let readiness = Readiness {
             protocol,
-            url: format!("{}{path}", base_url(host_var, &host, readiness_port)?),
+            url: base_url(host_var, &host, readiness_port)? + &path,
             host: host
                 .trim_start_matches('[')
                 .trim_end_matches(']')
@@ -687,8 +714,10 @@ impl Env {
                 continue;
             };
             let (k, v) = (&entry[..eq], &entry[eq + 1..]);
-            if let (true, Ok(k), Ok(v)) = (ours(k), std::str::from_utf8(k), std::str::from_utf8(v))
-            {
+            if !ours(k) {
+                continue;
+            }
+            if let (Ok(k), Ok(v)) = (std::str::from_utf8(k), std::str::from_utf8(v)) {
                 entries.push((k, v));
             }
         }
@@ -797,7 +826,7 @@ fn api_base(var: &'static str, value: &str) -> Result<String, Error> {
             "the base path is not a valid URL path",
         ));
     }
-    Ok(format!("http://{authority}{base}"))
+    Ok(["http://", authority, base].concat())
 }
 
 /// `http://host:port`, checked to be a URL whose host is exactly `host`.
@@ -808,6 +837,14 @@ fn base_url(var: &'static str, host: &str, port: u16) -> Result<String, Error> {
     url.push_str(host);
     url.push(':');
     url.push_str(itoa_u16(port).as_str());
+    // An IP address (the default, and the usual value) is a valid host as it is.
+    let ip = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
+        Some(v6) => v6.parse::<Ipv6Addr>().is_ok(),
+        None => host.parse::<Ipv4Addr>().is_ok(),
+    };
+    if ip {
+        return Ok(url);
+    }
     match url["http://".len()..].parse::<Authority>() {
         Ok(a) if a.host() == host && a.port_u16() == Some(port) => Ok(url),
         _ => Err(Error::config(

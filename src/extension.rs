@@ -58,8 +58,8 @@ pub fn start(api: &str, on_shutdown: impl FnOnce(&str) + Send + 'static) -> Arc<
     let registration = Arc::new(Registration::default());
     let mut api = Api::new(api);
     let shared = Arc::clone(&registration);
+    // Unnamed: a name costs two allocations and a copy at start-up.
     thread::Builder::new()
-        .name("extension".into())
         .spawn(move || {
             let id = register(&mut api);
             shared.finish();

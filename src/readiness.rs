@@ -84,7 +84,7 @@ fn probe_until(app: &mut App, r: &Readiness, started: Instant, until: Option<Ins
         };
         let now = Instant::now();
         if ready {
-            let ms = now.duration_since(started).as_millis();
+            let ms = now.duration_since(started).as_millis() as u64;
             match r.protocol {
                 Protocol::Http => log::info!("app ready after {ms}ms at {}", r.url),
                 Protocol::Tcp => {

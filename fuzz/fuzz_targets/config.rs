@@ -37,8 +37,7 @@ fuzz_target!(|data: &[u8]| {
             .map(|(_, v)| *v)
     };
     let logging = Logging::from_lookup(get);
-    assert!(!logging.filter.trim().is_empty());
-    env_logger::Builder::new().parse_filters(&logging.filter);
+    env_logger::Builder::new().parse_filters(&logging.filter());
     let cfg = match Config::from_lookup(get) {
         Ok(cfg) => cfg,
         Err(e) => {
