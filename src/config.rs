@@ -7,8 +7,8 @@
 //! accepted with a warning naming the value used (`Config::warnings`).
 
 use std::borrow::Cow;
-use std::net::{Ipv4Addr, Ipv6Addr};
-use std::ops::RangeInclusive;
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr};
+use std::ops::{Range, RangeInclusive};
 use std::time::Duration;
 
 use log::LevelFilter;
@@ -634,6 +634,9 @@ pub struct Env {
     text: String,
     /// Where each entry's name ends (its `=`) and its value ends, in `text`.
     vars: Vec<(usize, usize)>,
+    /// Bit `n % 64` is set when a name of `n` bytes is in `vars`: most
+    /// lookups are of variables that are not set, and end here.
+    lengths: u64,
     /// The adapter's variables that were set but empty, sorted.
     empty: Vec<String>,
 }
@@ -655,6 +658,36 @@ const NAMES: &[&str] = &[
     "AWS_LAMBDA_LOG_FORMAT",
 ];
 
+fn length_bit(name: &str) -> u64 {
+    1 << (name.len() % 64)
+}
+
+/// Where the names and values of the adapter's variables are in an
+/// environment block (`NAME=value\0...`).
+fn ours_in(block: &[u8]) -> impl Iterator<Item = (Range<usize>, Range<usize>)> + '_ {
+    let mut start = 0;
+    std::iter::from_fn(move || {
+        while start < block.len() {
+            let rest = &block[start..];
+            let end = nul(rest).unwrap_or(rest.len());
+            let entry = &rest[..end];
+            let at = start;
+            start += end + 1;
+            // Most of Lambda's variables are not the adapter's: the first
+            // byte rules them out before any search for `=`.
+            if !matches!(entry.first(), Some(b'A' | b'R' | b'P' | b'H')) {
+                continue;
+            }
+            if let Some(eq) = entry.iter().position(|&b| b == b'=')
+                && ours(&entry[..eq])
+            {
+                return Some((at..at + eq, at + eq + 1..at + end));
+            }
+        }
+        None
+    })
+}
+
 /// Where the first NUL byte of `b` is: eight bytes at a time (a byte at a
 /// time, the environment block is most of the work before the first `next`).
 fn nul(b: &[u8]) -> Option<usize> {
@@ -675,10 +708,11 @@ fn nul(b: &[u8]) -> Option<usize> {
 /// Whether the adapter reads a variable of this name: every `AWS_LWA_*` and
 /// `AWS_LAMBDA_*` one, the legacy and `PORT`/`HOST` names, and `RUST_LOG`.
 fn ours(name: &[u8]) -> bool {
-    name.starts_with(b"AWS_LWA_")
-        || name.starts_with(b"AWS_LAMBDA_")
-        || name == b"RUST_LOG"
-        || NAMES.iter().any(|n| n.as_bytes() == name)
+    match name.strip_prefix(b"AWS_") {
+        // Every other `AWS_` name (keys, region...) is not.
+        Some(rest) => rest.starts_with(b"LWA_") || rest.starts_with(b"LAMBDA_"),
+        None => name == b"RUST_LOG" || NAMES.iter().any(|n| n.as_bytes() == name),
+    }
 }
 
 impl Env {
@@ -699,29 +733,15 @@ impl Env {
                 .collect();
             return Env::from_vars(vars.iter().map(|(k, v)| (k.as_str(), v.as_str())));
         }
-        let mut entries = Vec::with_capacity(32);
-        let mut rest = &block[..];
-        while !rest.is_empty() {
-            let end = nul(rest).unwrap_or(rest.len());
-            let entry = &rest[..end];
-            rest = rest.get(end + 1..).unwrap_or_default();
-            // Most of Lambda's variables are not the adapter's: the first
-            // byte rules them out before any search for `=`.
-            if !matches!(entry.first(), Some(b'A' | b'R' | b'P' | b'H')) {
-                continue;
-            }
-            let Some(eq) = entry.iter().position(|&b| b == b'=') else {
-                continue;
-            };
-            let (k, v) = (&entry[..eq], &entry[eq + 1..]);
-            if !ours(k) {
-                continue;
-            }
-            if let (Ok(k), Ok(v)) = (std::str::from_utf8(k), std::str::from_utf8(v)) {
-                entries.push((k, v));
-            }
+        let str = std::str::from_utf8;
+        match str(&block) {
+            // Cut at ASCII bytes, the pieces of valid text are valid text.
+            Ok(text) => Env::from_vars(ours_in(&block).map(|(k, v)| (&text[k], &text[v]))),
+            Err(_) => Env::from_vars(
+                ours_in(&block)
+                    .filter_map(|(k, v)| Some((str(&block[k]).ok()?, str(&block[v]).ok()?))),
+            ),
         }
-        Env::from_vars(entries)
     }
 
     /// `vars` (the adapter's, as `read` passes them); those whose value is
@@ -729,8 +749,9 @@ impl Env {
     /// `""` for optional values, which must behave as unset (decisions.md #18).
     pub fn from_vars<'v>(vars: impl IntoIterator<Item = (&'v str, &'v str)>) -> Env {
         let mut env = Env {
-            text: String::with_capacity(1024),
-            vars: Vec::with_capacity(32),
+            text: String::with_capacity(512),
+            vars: Vec::with_capacity(16),
+            lengths: 0,
             empty: Vec::new(),
         };
         for (k, v) in vars {
@@ -738,6 +759,7 @@ impl Env {
                 env.empty.push(k.to_owned());
                 continue;
             }
+            env.lengths |= length_bit(k);
             env.text.push_str(k);
             let eq = env.text.len();
             env.text.push('=');
@@ -750,6 +772,9 @@ impl Env {
     }
 
     pub fn get(&self, name: &str) -> Option<&str> {
+        if self.lengths & length_bit(name) == 0 {
+            return None;
+        }
         let mut start = 0;
         for &(eq, end) in &self.vars {
             if eq - start == name.len() && self.text.as_bytes()[start..eq] == *name.as_bytes() {
@@ -808,7 +833,9 @@ fn api_base(var: &'static str, value: &str) -> Result<String, Error> {
         None => v,
     };
     let (authority, base) = rest.find('/').map_or((rest, ""), |i| rest.split_at(i));
-    if authority.is_empty() || authority.parse::<Authority>().is_err() {
+    // An IP address and port (as Lambda sets it) is valid as it is.
+    let valid = authority.parse::<SocketAddr>().is_ok() || authority.parse::<Authority>().is_ok();
+    if authority.is_empty() || !valid {
         return Err(Error::config(
             var,
             value,

@@ -49,6 +49,9 @@ impl Registration {
     }
 }
 
+/// The extension thread's stack: registration, one event at a time, a log line.
+const STACK: usize = 256 * 1024;
+
 /// The largest event body read (SHUTDOWN and INVOKE events are small).
 const MAX_EVENT: usize = 64 * 1024;
 
@@ -58,8 +61,10 @@ pub fn start(api: &str, on_shutdown: impl FnOnce(&str) + Send + 'static) -> Arc<
     let registration = Arc::new(Registration::default());
     let mut api = Api::new(api);
     let shared = Arc::clone(&registration);
-    // Unnamed: a name costs two allocations and a copy at start-up.
+    // Unnamed (a name costs two allocations and a copy at start-up), with
+    // a stack size (std would read RUST_MIN_STACK from the environment).
     thread::Builder::new()
+        .stack_size(STACK)
         .spawn(move || {
             let id = register(&mut api);
             shared.finish();
@@ -72,35 +77,44 @@ pub fn start(api: &str, on_shutdown: impl FnOnce(&str) + Send + 'static) -> Arc<
     registration
 }
 
+/// The registration bodies, with their lengths made once (a length made
+/// from a number is an allocation).
+const SHUTDOWN: (&[u8], HeaderValue) = (
+    br#"{"events":["SHUTDOWN"]}"#,
+    HeaderValue::from_static("23"),
+);
+const NO_EVENTS: (&[u8], HeaderValue) = (br#"{"events":[]}"#, HeaderValue::from_static("13"));
+
 /// Registers for SHUTDOWN; when Lambda refuses that (an extension that is not
 /// started from `/opt/extensions` counts as internal, and internal extensions
 /// may not ask for SHUTDOWN), registers for no events, as upstream does.
 #[cfg_attr(lambda_adapter_dist, optimize(size))]
 fn register(api: &mut Api) -> Option<String> {
     let uri = api.uri("/2020-01-01/extension/register").ok()?;
-    let mut events = &br#"{"events":["SHUTDOWN"]}"#[..];
+    let (mut events, mut length) = SHUTDOWN;
     let mut scratch = Vec::new();
     for attempt in 1..=REGISTER_ATTEMPTS {
         let mut req = api.request(Method::POST, uri.clone());
         let h = req.headers_mut();
         h.insert(NAME_HEADER, HeaderValue::from_static(NAME));
+        // Emulators built on typed JSON extractors refuse the body without it.
         h.insert(
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/json"),
         );
-        h.insert(header::CONTENT_LENGTH, events.len().into());
+        h.insert(header::CONTENT_LENGTH, length.clone());
         let deadline = Some(Instant::now() + REGISTER_TIME);
         let problem = match api.call(req, events, &mut scratch, MAX_EVENT, deadline) {
             Ok((StatusCode::OK, headers)) => match headers.get(ID_HEADER) {
                 Some(id) => return id.to_str().ok().map(str::to_owned),
                 None => "answered without a Lambda-Extension-Identifier header".to_owned(),
             },
-            Ok((status, _)) if status.is_client_error() && events != br#"{"events":[]}"# => {
+            Ok((status, _)) if status.is_client_error() && events != NO_EVENTS.0 => {
                 log::debug!(
                     "extension registration for SHUTDOWN answered HTTP {}; registering for no events",
                     status.as_u16()
                 );
-                events = br#"{"events":[]}"#;
+                (events, length) = NO_EVENTS;
                 continue;
             }
             Ok((status, _)) => format!("answered HTTP {}", status.as_u16()),
@@ -162,5 +176,18 @@ fn shutdown_reason(body: &str) -> Result<Option<String>, Error> {
         }
         Some(_) => Ok(None),
         None => Err(Error::event("eventType", "missing")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn registration_lengths_are_the_bodies_lengths() {
+        for (body, length) in [SHUTDOWN, NO_EVENTS] {
+            assert_eq!(length.to_str().unwrap(), body.len().to_string());
+            serde_json::from_slice::<serde_json::Value>(body).unwrap();
+        }
     }
 }

@@ -134,11 +134,15 @@ pub struct Conn {
 /// checked (an IPv6 host without its brackets).
 pub fn host_port(url: &str) -> (&str, u16) {
     let authority = authority(url);
-    let (host, port) = match authority.rsplit_once(':') {
-        Some((host, port)) if !port.contains(']') => (host, port.parse().ok()),
+    // The port is after the last `:`, unless that is inside `[...]`.
+    let (host, port) = match authority.bytes().rposition(|b| b == b':') {
+        Some(i) if !authority.ends_with(']') => (&authority[..i], authority[i + 1..].parse().ok()),
         _ => (authority, None),
     };
-    let host = host.trim_start_matches('[').trim_end_matches(']');
+    let host = host
+        .strip_prefix('[')
+        .and_then(|h| h.strip_suffix(']'))
+        .unwrap_or(host);
     (host, port.unwrap_or(80))
 }
 
@@ -147,7 +151,7 @@ pub fn authority(url: &str) -> &str {
     let rest = url
         .strip_prefix("http://")
         .expect("BUG: config builds http:// URLs");
-    rest.split('/').next().unwrap_or(rest)
+    &rest[..rest.bytes().position(|b| b == b'/').unwrap_or(rest.len())]
 }
 
 impl Conn {

@@ -737,3 +737,40 @@ fn nul_finds_the_first_zero_byte_at_any_offset() {
         Some(9)
     );
 }
+
+#[test]
+fn lookups_find_set_names_of_any_length_and_only_those() {
+    let long = format!("AWS_LWA_{}", "X".repeat(70));
+    let e = env(&[
+        ("AWS_LWA_PORT", "3000"),
+        (&long, "long"),
+        ("AWS_LWA_HOST", "h"), // the same length as AWS_LWA_PORT
+    ]);
+    assert_eq!(e.get("AWS_LWA_PORT"), Some("3000"));
+    assert_eq!(e.get("AWS_LWA_HOST"), Some("h"));
+    assert_eq!(e.get(&long), Some("long"));
+    // A name of a length that is set, and one whose length is 64 more.
+    assert_eq!(e.get("AWS_LWA_POST"), None);
+    assert_eq!(e.get(&format!("AWS_LWA_PORT{}", "Y".repeat(64))), None);
+    assert_eq!(e.get("PORT"), None);
+}
+
+#[test]
+fn only_the_adapters_variables_are_taken_from_the_block() {
+    let block = b"AWS_REGION=us-east-1\0AWS_LWA_PORT=3000\0PATH=/bin\0HOME=/root\0\
+        AWS_LAMBDA_RUNTIME_API=127.0.0.1:9001\0RUST_LOG=debug\0HOST=0.0.0.0\0NOEQUALS\0PORT=1\0";
+    let found: Vec<(&[u8], &[u8])> = ours_in(block)
+        .map(|(k, v)| (&block[k], &block[v]))
+        .collect();
+    let want: &[(&[u8], &[u8])] = &[
+        (b"AWS_LWA_PORT", b"3000"),
+        (b"AWS_LAMBDA_RUNTIME_API", b"127.0.0.1:9001"),
+        (b"RUST_LOG", b"debug"),
+        (b"HOST", b"0.0.0.0"),
+        (b"PORT", b"1"),
+    ];
+    assert_eq!(found, want);
+    // The block's last entry may lack its NUL.
+    let found: Vec<_> = ours_in(b"PORT=8\0HOST=x").collect();
+    assert_eq!(found, [(0..4, 5..6), (7..11, 12..13)]);
+}
