@@ -16,7 +16,7 @@ use ureq::http::HeaderName;
 use ureq::http::uri::{Authority, PathAndQuery};
 
 use crate::error::Error;
-use crate::json::push_str;
+use crate::json::{push_decimal, push_str};
 
 /// The default app port, as upstream.
 const DEFAULT_PORT: u16 = 8080;
@@ -859,11 +859,12 @@ fn api_base(var: &'static str, value: &str) -> Result<String, Error> {
 /// `http://host:port`, checked to be a URL whose host is exactly `host`.
 #[cfg_attr(lambda_adapter_dist, optimize(size))]
 fn base_url(var: &'static str, host: &str, port: u16) -> Result<String, Error> {
-    let mut url = String::with_capacity(host.len() + 13);
-    url.push_str("http://");
-    url.push_str(host);
-    url.push(':');
-    url.push_str(itoa_u16(port).as_str());
+    let mut url = Vec::with_capacity(host.len() + 13);
+    url.extend_from_slice(b"http://");
+    url.extend_from_slice(host.as_bytes());
+    url.push(b':');
+    push_decimal(&mut url, port.into());
+    let url = String::from_utf8(url).expect("BUG: a str and ASCII are UTF-8");
     // An IP address (the default, and the usual value) is a valid host as it is.
     let ip = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
         Some(v6) => v6.parse::<Ipv6Addr>().is_ok(),
@@ -880,21 +881,6 @@ fn base_url(var: &'static str, host: &str, port: u16) -> Result<String, Error> {
             "not a valid host name or IP address (write IPv6 as [::1])",
         )),
     }
-}
-
-/// A port in decimal, without `fmt` (start-up runs this twice).
-fn itoa_u16(mut n: u16) -> String {
-    let mut digits = [0u8; 5];
-    let mut i = digits.len();
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    String::from_utf8_lossy(&digits[i..]).into_owned()
 }
 
 fn parse_port(var: &'static str, value: &str) -> Result<u16, Error> {
@@ -982,14 +968,20 @@ fn healthy_status<'e>(
 #[cfg_attr(lambda_adapter_dist, optimize(size))]
 fn env_config<'e>(get: &impl Fn(&str) -> Option<&'e str>) -> String {
     let text = |name| get(name).unwrap_or_default();
-    let memory = get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE")
-        .and_then(|m| m.trim().parse::<i64>().ok())
-        .map_or_else(|| "null".to_owned(), |m| m.to_string());
+    let memory = get("AWS_LAMBDA_FUNCTION_MEMORY_SIZE").and_then(|m| m.trim().parse::<i64>().ok());
     let mut out = Vec::with_capacity(256);
     out.extend_from_slice(b"{\"function_name\":");
     push_str(&mut out, text("AWS_LAMBDA_FUNCTION_NAME"));
     out.extend_from_slice(b",\"memory\":");
-    out.extend_from_slice(memory.as_bytes());
+    match memory {
+        Some(m) => {
+            if m < 0 {
+                out.push(b'-');
+            }
+            push_decimal(&mut out, m.unsigned_abs());
+        }
+        None => out.extend_from_slice(b"null"),
+    }
     out.extend_from_slice(b",\"version\":");
     push_str(&mut out, text("AWS_LAMBDA_FUNCTION_VERSION"));
     out.extend_from_slice(b",\"log_stream\":");

@@ -69,7 +69,7 @@ pub fn start(api: &str, on_shutdown: impl FnOnce(&str) + Send + 'static) -> Arc<
             let id = register(&mut api);
             shared.finish();
             if let Some(id) = id {
-                let reason = wait_for_shutdown(&mut api, &id);
+                let reason = wait_for_shutdown(&mut api, id);
                 on_shutdown(&reason);
             }
         })
@@ -89,7 +89,7 @@ const NO_EVENTS: (&[u8], HeaderValue) = (br#"{"events":[]}"#, HeaderValue::from_
 /// started from `/opt/extensions` counts as internal, and internal extensions
 /// may not ask for SHUTDOWN), registers for no events, as upstream does.
 #[cfg_attr(lambda_adapter_dist, optimize(size))]
-fn register(api: &mut Api) -> Option<String> {
+fn register(api: &mut Api) -> Option<HeaderValue> {
     let uri = api.uri("/2020-01-01/extension/register").ok()?;
     let (mut events, mut length) = SHUTDOWN;
     let mut scratch = Vec::new();
@@ -105,8 +105,8 @@ fn register(api: &mut Api) -> Option<String> {
         h.insert(header::CONTENT_LENGTH, length.clone());
         let deadline = Some(Instant::now() + REGISTER_TIME);
         let problem = match api.call(req, events, &mut scratch, MAX_EVENT, deadline) {
-            Ok((StatusCode::OK, headers)) => match headers.get(ID_HEADER) {
-                Some(id) => return id.to_str().ok().map(str::to_owned),
+            Ok((StatusCode::OK, mut headers)) => match headers.remove(ID_HEADER) {
+                Some(id) => return Some(id),
                 None => "answered without a Lambda-Extension-Identifier header".to_owned(),
             },
             Ok((status, _)) if status.is_client_error() && events != NO_EVENTS.0 => {
@@ -129,12 +129,8 @@ fn register(api: &mut Api) -> Option<String> {
 
 /// Blocks until SHUTDOWN; returns its reason.
 #[cfg_attr(lambda_adapter_dist, optimize(size))]
-fn wait_for_shutdown(api: &mut Api, id: &str) -> String {
+fn wait_for_shutdown(api: &mut Api, id: HeaderValue) -> String {
     let Ok(uri) = api.uri("/2020-01-01/extension/event/next") else {
-        return String::new();
-    };
-    let Ok(id) = HeaderValue::from_str(id) else {
-        log::warn!("extension: unusable Lambda-Extension-Identifier {id:?}");
         return String::new();
     };
     let mut body = Vec::new();

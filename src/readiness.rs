@@ -55,8 +55,10 @@ pub fn wait(app: &mut App, r: &Readiness, started: Instant, until: Option<Instan
 fn probe_until(app: &mut App, r: &Readiness, started: Instant, until: Option<Instant>) -> bool {
     // The origin form (the path): `App` sends the host in `Host`.
     let uri: Option<Uri> = (r.protocol == Protocol::Http).then(|| {
-        let path = &r.url["http://".len() + authority(&r.url).len()..];
-        Uri::try_from(path).expect("BUG: config checked the URL")
+        match &r.url["http://".len() + authority(&r.url).len()..] {
+            "/" => Uri::from_static("/"),
+            path => Uri::try_from(path).expect("BUG: config checked the URL"),
+        }
     });
     let mut probe_timeout = FIRST_PROBE_TIMEOUT;
     let mut next_report = started + REPORT_EVERY;

@@ -115,14 +115,12 @@ impl Api {
         Ok((parts.status, parts.headers))
     }
 
-    /// A request to `uri` with our User-Agent.
+    /// A request to `uri` (with a `Host`; nothing else).
     pub fn request(&self, method: Method, uri: Uri) -> Request<()> {
         let mut req = Request::new(());
         *req.method_mut() = method;
         *req.uri_mut() = uri;
-        let headers = req.headers_mut();
-        headers.insert(header::HOST, self.host.clone());
-        headers.insert(header::USER_AGENT, USER_AGENT);
+        req.headers_mut().insert(header::HOST, self.host.clone());
         req
     }
 }
@@ -160,7 +158,7 @@ impl Runtime {
             source: RuntimeFault::Transport(e),
         };
         let uri = self.invocation_uri(id, "response").map_err(fault)?;
-        let req = self.api.request(Method::POST, uri);
+        let req = self.request(Method::POST, uri);
         let conn = self.api.conn.fresh();
         Stream::open(conn, req).map_err(fault)
     }
@@ -188,7 +186,7 @@ impl Runtime {
             call: "next",
             source,
         };
-        let req = self.api.request(Method::GET, self.next.clone());
+        let req = self.request(Method::GET, self.next.clone());
         let (resp, body) = self
             .api
             .conn
@@ -271,7 +269,7 @@ impl Runtime {
             .api
             .uri("/2018-06-01/runtime/restore/next")
             .map_err(|e| fault(RuntimeFault::Transport(e)))?;
-        let req = self.api.request(Method::GET, uri);
+        let req = self.request(Method::GET, uri);
         let (status, _) = self
             .api
             .call(req, &[], &mut self.scratch, MAX_HEAD, None)
@@ -286,6 +284,14 @@ impl Runtime {
     pub fn restore_error(&mut self, e: &Error) -> Result<(), Error> {
         let uri = self.api.uri("/2018-06-01/runtime/restore/error");
         self.post("restore/error", uri, Some(e), &e.json(), INIT_ERROR_TIME)
+    }
+
+    /// A Runtime API request, with our User-Agent (as upstream's runtime
+    /// client; its Extensions API calls send none).
+    fn request(&self, method: Method, uri: Uri) -> Request<()> {
+        let mut req = self.api.request(method, uri);
+        req.headers_mut().insert(header::USER_AGENT, USER_AGENT);
+        req
     }
 
     fn invocation_uri(&self, id: &str, what: &str) -> Result<Uri, Fault> {
@@ -312,7 +318,7 @@ impl Runtime {
         let deadline = Instant::now() + budget;
         let mut attempt = 1;
         loop {
-            let mut req = self.api.request(Method::POST, uri.clone());
+            let mut req = self.request(Method::POST, uri.clone());
             let headers = req.headers_mut();
             match error {
                 Some(e) => {

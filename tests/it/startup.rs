@@ -205,6 +205,33 @@ fn without_a_runtime_api_it_explains_and_exits() {
 }
 
 #[test]
+fn api_calls_carry_the_host_and_only_runtime_calls_a_user_agent() {
+    let app = EchoApp::start();
+    let rt = MockRuntime::with_base("/.rt/fn");
+    let _adapter = spawn_adapter(&rt, app.port, &[]);
+    rt.wait_for_call("GET /2018-06-01/runtime/invocation/next");
+    rt.wait_for_call("GET /2020-01-01/extension/event/next");
+    let probe = app.request();
+    assert_eq!(
+        probe.header("host"),
+        Some(format!("127.0.0.1:{}", app.port).as_str())
+    );
+    let heads = rt.heads();
+    assert_eq!(heads.len(), 3, "{heads:?}");
+    for head in heads {
+        // Origin form, under the base path; the address goes in `Host`.
+        assert!(head.target.starts_with("/.rt/fn/20"), "{head:?}");
+        assert_eq!(head.header("host"), Some(rt.addr.as_str()), "{head:?}");
+        // As upstream: its runtime client names itself, its extension does not.
+        let agent = head.header("user-agent");
+        match head.target.contains("/runtime/") {
+            true => assert!(agent.unwrap().starts_with("lambda-adapter/"), "{head:?}"),
+            false => assert_eq!(agent, None, "{head:?}"),
+        }
+    }
+}
+
+#[test]
 fn the_runtime_api_may_carry_a_scheme_and_a_base_path() {
     // decisions.md #15: local emulators print http://127.0.0.1:9000/.rt/fn.
     let app = EchoApp::start();

@@ -338,9 +338,10 @@ pub struct MockRuntime {
     connections: Arc<AtomicUsize>,
 }
 
-/// Every call the mock Runtime API received, in order (`"GET /path"`, base path removed).
+/// Every call the mock Runtime API received, in order (`"GET /path"`, base
+/// path removed), and each call's head (without its body).
 #[derive(Default)]
-struct Calls(Mutex<Vec<String>>, std::sync::Condvar);
+struct Calls(Mutex<Vec<String>>, std::sync::Condvar, Mutex<Vec<Received>>);
 
 impl MockRuntime {
     pub fn start() -> MockRuntime {
@@ -482,6 +483,11 @@ impl MockRuntime {
         self.calls.0.lock().unwrap().clone()
     }
 
+    /// The head of every call so far (bodies left out).
+    pub fn heads(&self) -> Vec<Received> {
+        self.calls.2.lock().unwrap().clone()
+    }
+
     /// Whether any call so far contains `text`.
     pub fn called(&self, text: &str) -> bool {
         self.calls().iter().any(|c| c.contains(text))
@@ -546,6 +552,10 @@ fn serve_runtime(
         };
         // Recorded once its fault is taken: a fault set after `wait_for_call`
         // saw this call applies to the next one.
+        calls.2.lock().unwrap().push(Received {
+            body: Vec::new(),
+            ..req.clone()
+        });
         calls
             .0
             .lock()
