@@ -282,7 +282,7 @@ impl Config {
             .map_or(("AWS_LWA_HOST", "127.0.0.1".to_owned()), |(var, v)| {
                 (var, v.trim().to_owned())
             });
-        let app = base_url(host_var, &host, port)?;
+        let app = base_url(host_var, &host, port, "")?;
 
         let readiness_port = match legacy(
             &get,
@@ -321,7 +321,7 @@ impl Config {
         let healthy = healthy_status(&get, &mut warnings)?;
         let readiness = Readiness {
             protocol,
-            url: base_url(host_var, &host, readiness_port)? + &path,
+            url: base_url(host_var, &host, readiness_port, &path)?,
             host: host
                 .trim_start_matches('[')
                 .trim_end_matches(']')
@@ -856,15 +856,17 @@ fn api_base(var: &'static str, value: &str) -> Result<String, Error> {
     Ok(["http://", authority, base].concat())
 }
 
-/// `http://host:port`, checked to be a URL whose host is exactly `host`.
+/// `http://host:port{path}`, checked to be a URL whose host is exactly `host`.
 #[cfg_attr(lambda_adapter_dist, optimize(size))]
-fn base_url(var: &'static str, host: &str, port: u16) -> Result<String, Error> {
-    let mut url = Vec::with_capacity(host.len() + 13);
+fn base_url(var: &'static str, host: &str, port: u16, path: &str) -> Result<String, Error> {
+    let mut url = Vec::with_capacity(host.len() + path.len() + 13);
     url.extend_from_slice(b"http://");
     url.extend_from_slice(host.as_bytes());
     url.push(b':');
     push_decimal(&mut url, port.into());
-    let url = String::from_utf8(url).expect("BUG: a str and ASCII are UTF-8");
+    let authority = url.len();
+    url.extend_from_slice(path.as_bytes());
+    let url = String::from_utf8(url).expect("BUG: strs and ASCII are UTF-8");
     // An IP address (the default, and the usual value) is a valid host as it is.
     let ip = match host.strip_prefix('[').and_then(|h| h.strip_suffix(']')) {
         Some(v6) => v6.parse::<Ipv6Addr>().is_ok(),
@@ -873,7 +875,7 @@ fn base_url(var: &'static str, host: &str, port: u16) -> Result<String, Error> {
     if ip {
         return Ok(url);
     }
-    match url["http://".len()..].parse::<Authority>() {
+    match url["http://".len()..authority].parse::<Authority>() {
         Ok(a) if a.host() == host && a.port_u16() == Some(port) => Ok(url),
         _ => Err(Error::config(
             var,
