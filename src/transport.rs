@@ -109,8 +109,7 @@ type Exchanged = Result<(Call<RecvResponse>, Response<()>), (Call<RecvResponse>,
 
 /// One connection to one peer, and its buffers.
 pub struct Conn {
-    host: String,
-    port: u16,
+    peer: Peer,
     tcp: Option<TcpStream>,
     /// Bytes read and not yet used are `input[pos..end]`. It starts small
     /// (zeroed once, on first use) and grows for a long head up to `max_head`.
@@ -154,13 +153,42 @@ pub fn authority(url: &str) -> &str {
     &rest[..rest.bytes().position(|b| b == b'/').unwrap_or(rest.len())]
 }
 
+/// Where a connection goes: an IP address as it is (the usual case: no
+/// lookup and no string kept), a name looked up at each connect.
+#[derive(Clone)]
+enum Peer {
+    Addr(SocketAddr),
+    Name(String, u16),
+}
+
+impl Peer {
+    fn new(host: &str, port: u16) -> Peer {
+        match host.parse::<IpAddr>() {
+            Ok(ip) => Peer::Addr(SocketAddr::new(ip, port)),
+            Err(_) => Peer::Name(host.to_owned(), port),
+        }
+    }
+}
+
+impl fmt::Display for Peer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Peer::Addr(a) => a.fmt(f),
+            Peer::Name(host, port) => write!(f, "{host}:{port}"),
+        }
+    }
+}
+
 impl Conn {
     /// A connection to `host:port`, opened on first use. An answer's head
     /// must fit in `max_head` bytes.
     pub fn new(host: &str, port: u16, max_head: usize, max_idle: Option<Duration>) -> Conn {
+        Conn::to(Peer::new(host, port), max_head, max_idle)
+    }
+
+    fn to(peer: Peer, max_head: usize, max_idle: Option<Duration>) -> Conn {
         Conn {
-            host: host.to_owned(),
-            port,
+            peer,
             tcp: None,
             input: Vec::new(),
             max_head,
@@ -176,12 +204,15 @@ impl Conn {
 
     /// Whether this connects to `host:port`.
     pub fn is_for(&self, (host, port): (&str, u16)) -> bool {
-        self.host == host && self.port == port
+        match &self.peer {
+            Peer::Addr(a) => a.port() == port && host.parse() == Ok(a.ip()),
+            Peer::Name(h, p) => h == host && *p == port,
+        }
     }
 
     /// Another connection to the same peer, with the same limits.
     pub fn fresh(&self) -> Conn {
-        Conn::new(&self.host, self.port, self.max_head, self.max_idle)
+        Conn::to(self.peer.clone(), self.max_head, self.max_idle)
     }
 
     /// Drops the connection; the next request opens a new one.
@@ -206,9 +237,8 @@ impl Conn {
             Ok(answer) => answer,
             Err((call, e)) if reused && self.max_idle.is_some() && e.is_stale() => {
                 log::debug!(
-                    "{}:{}: kept connection failed before answering ({e}); sending again on a new one",
-                    self.host,
-                    self.port
+                    "{}: kept connection failed before answering ({e}); sending again on a new one",
+                    self.peer
                 );
                 self.close();
                 self.exchange(call, body, deadline).map_err(|(_, e)| e)?
@@ -381,13 +411,11 @@ impl Conn {
     /// Opens the connection; bounded by `deadline`.
     fn connect(&mut self, deadline: Option<Instant>) -> Result<TcpStream, Fault> {
         self.read_timeout = None;
-        // An IP address (the usual case) needs no lookup, nor its `Vec`.
-        if let Ok(ip) = self.host.parse::<IpAddr>() {
-            return connect(&SocketAddr::new(ip, self.port), deadline);
-        }
-        let addrs = (self.host.as_str(), self.port)
-            .to_socket_addrs()
-            .map_err(Fault::Connect)?;
+        let (host, port) = match &self.peer {
+            Peer::Addr(a) => return connect(a, deadline),
+            Peer::Name(host, port) => (host.as_str(), *port),
+        };
+        let addrs = (host, port).to_socket_addrs().map_err(Fault::Connect)?;
         let mut last = None;
         for addr in addrs {
             match connect(&addr, deadline) {
@@ -398,7 +426,7 @@ impl Conn {
         Err(last.unwrap_or_else(|| {
             Fault::Connect(io::Error::new(
                 io::ErrorKind::NotFound,
-                format!("{} has no address", self.host),
+                format!("{host} has no address"),
             ))
         }))
     }
