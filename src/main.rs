@@ -329,26 +329,17 @@ fn init_logging(cfg: Logging) {
         });
     } else {
         builder.format(|f, r| {
-            // Built in one buffer and written once: `fmt` pads and grows
-            // the formatter's buffer in steps (4k instructions a line).
-            let mut line = Vec::with_capacity(160);
-            line.push(b'[');
-            line.extend_from_slice(match r.level() {
-                log::Level::Error => b"ERROR",
-                log::Level::Warn => b"WARN ",
-                log::Level::Info => b"INFO ",
-                log::Level::Debug => b"DEBUG",
-                log::Level::Trace => b"TRACE",
-            });
-            line.push(b' ');
-            line.extend_from_slice(crate_of(r.target()).as_bytes());
-            line.extend_from_slice(b"] ");
-            match r.args().as_str() {
-                Some(text) => line.extend_from_slice(text.as_bytes()),
-                None => write!(line, "{}", r.args())?,
+            // Built in one buffer, on the stack when it fits, and written
+            // once: `fmt` pads and grows the formatter's buffer in steps.
+            let mut line = [0u8; 256];
+            let mut rest = &mut line[..];
+            if text_line(&mut rest, r).is_ok() {
+                let len = 256 - rest.len();
+                return f.write_all(&line[..len]);
             }
-            line.push(b'\n');
-            f.write_all(&line)
+            let mut long = Vec::with_capacity(512);
+            text_line(&mut long, r)?;
+            f.write_all(&long)
         });
     }
     builder.init();
@@ -357,6 +348,29 @@ fn init_logging(cfg: Logging) {
     }
 }
 
+/// `[LEVEL crate] message` and a newline.
+fn text_line(w: &mut impl Write, r: &log::Record<'_>) -> std::io::Result<()> {
+    w.write_all(b"[")?;
+    w.write_all(match r.level() {
+        log::Level::Error => b"ERROR",
+        log::Level::Warn => b"WARN ",
+        log::Level::Info => b"INFO ",
+        log::Level::Debug => b"DEBUG",
+        log::Level::Trace => b"TRACE",
+    })?;
+    w.write_all(b" ")?;
+    w.write_all(crate_of(r.target()).as_bytes())?;
+    w.write_all(b"] ")?;
+    match r.args().as_str() {
+        Some(text) => w.write_all(text.as_bytes())?,
+        None => write!(w, "{}", r.args())?,
+    }
+    w.write_all(b"\n")
+}
+
 fn crate_of(target: &str) -> &str {
-    target.split_once("::").map_or(target, |(krate, _)| krate)
+    &target[..target
+        .bytes()
+        .position(|b| b == b':')
+        .unwrap_or(target.len())]
 }

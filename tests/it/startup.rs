@@ -271,6 +271,21 @@ fn the_runtime_api_proxy_applies_to_the_runtime_api_only() {
 }
 
 #[test]
+fn long_log_lines_are_whole() {
+    // A line longer than the formatter's stack buffer takes the other path.
+    let mode = "m".repeat(600);
+    let s = setup(&[("AWS_LWA_INVOKE_MODE", &mode)]);
+    let line = s.adapter.wait_for_log("unknown mode");
+    assert_eq!(
+        line.trim_end(),
+        format!(
+            "[WARN  lambda_adapter] AWS_LWA_INVOKE_MODE: unknown mode {mode:?}, using buffered"
+        )
+    );
+    s.adapter.wait_for_log("app ready after");
+}
+
+#[test]
 fn logs_one_line_at_info_on_the_success_path() {
     let s = setup(&[]);
     for i in 0..3 {
