@@ -188,23 +188,28 @@ impl Logging {
             .map(str::trim)
             .filter(|d| !d.is_empty())
             .partition(|d| LEVELS.iter().any(|l| d.eq_ignore_ascii_case(l)));
+        // Levels parse in any case.
         let mut level = bare
             .last()
-            .map_or("info".into(), |l| l.to_ascii_lowercase());
+            .and_then(|l| l.parse().ok())
+            .unwrap_or(LevelFilter::Info);
         let mut warnings = Vec::new();
-        if let Some(v) = get("AWS_LAMBDA_LOG_LEVEL") {
-            match v.trim().to_ascii_lowercase().as_str() {
-                l @ ("trace" | "debug" | "info" | "warn" | "error") => level = l.into(),
-                "fatal" => level = "error".into(),
-                l => warnings.push(format!(
-                    "AWS_LAMBDA_LOG_LEVEL: unknown level {l:?}, using {level}"
-                )),
+        if let Some(v) = get("AWS_LAMBDA_LOG_LEVEL").map(str::trim) {
+            match v.parse() {
+                Ok(LevelFilter::Off) | Err(_) if !v.eq_ignore_ascii_case("fatal") => {
+                    warnings.push(format!(
+                        "AWS_LAMBDA_LOG_LEVEL: unknown level {:?}, using {}",
+                        v.to_ascii_lowercase(),
+                        lower(level)
+                    ))
+                }
+                Ok(l) => level = l,
+                Err(_) => level = LevelFilter::Error,
             }
         }
-        let others = if matches!(level.as_str(), "error" | "off") {
-            &level
-        } else {
-            "warn"
+        let others = match level {
+            LevelFilter::Error | LevelFilter::Off => level,
+            _ => LevelFilter::Warn,
         };
         let mut filter = String::new();
         for directive in named {
@@ -229,10 +234,9 @@ impl Logging {
                 ));
             }
         }
-        let level_of = |l: &str| l.parse().unwrap_or(LevelFilter::Info);
         Logging {
-            level: level_of(&level),
-            others: level_of(others),
+            level,
+            others,
             named: filter,
             json,
             warnings,
@@ -241,7 +245,6 @@ impl Logging {
 
     /// The whole filter in env_logger's syntax (`warn,lambda_adapter=info`).
     pub fn filter(&self) -> String {
-        let lower = |l: LevelFilter| l.as_str().to_ascii_lowercase();
         let mut filter = format!(
             "{},lambda_adapter={}",
             lower(self.others),
@@ -253,6 +256,11 @@ impl Logging {
         }
         filter
     }
+}
+
+/// A level as `RUST_LOG` writes it (`warn`).
+fn lower(level: LevelFilter) -> String {
+    level.as_str().to_ascii_lowercase()
 }
 
 /// `RUST_LOG` directives that name no crate.

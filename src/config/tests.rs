@@ -372,10 +372,19 @@ fn logging_levels() {
     ]));
     assert_eq!(l.filter(), "warn,lambda_adapter=info");
     assert!(l.json);
-    assert!(
-        l.warnings[0].contains("AWS_LAMBDA_LOG_LEVEL"),
-        "{:?}",
-        l.warnings
+    assert_eq!(
+        l.warnings,
+        ["AWS_LAMBDA_LOG_LEVEL: unknown level \"loud\", using info"]
+    );
+    // Lambda's levels have no `off`: a bare `off` is RUST_LOG's only.
+    let l = Logging::from_lookup(lookup(&[
+        ("AWS_LAMBDA_LOG_LEVEL", " OFF "),
+        ("RUST_LOG", "debug"),
+    ]));
+    assert_eq!(l.filter(), "warn,lambda_adapter=debug");
+    assert_eq!(
+        l.warnings,
+        ["AWS_LAMBDA_LOG_LEVEL: unknown level \"off\", using debug"]
     );
     // What env_logger would complain about on stderr, not as a log line.
     let l = Logging::from_lookup(lookup(&[(
