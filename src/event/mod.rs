@@ -405,7 +405,18 @@ fn authorization_from(headers: &mut HeaderMap, source: &HeaderName) {
 
 /// `x-amzn-lambda-context`: snake_case keys in upstream's order.
 fn lambda_context(inv: &Invocation, env_config: &str) -> Vec<u8> {
-    let mut out = Vec::with_capacity(256 + env_config.len());
+    // Sized for the whole object: a reallocation here was one more
+    // allocation of its own size class per invocation.
+    let opt = |s: Option<&str>| s.map_or(4, str::len);
+    let mut out = Vec::with_capacity(
+        192 + inv.id.len()
+            + inv.function_arn.len()
+            + opt(inv.trace_id.as_deref())
+            + opt(inv.client_context.as_deref())
+            + opt(inv.identity.as_deref())
+            + opt(inv.tenant_id.as_deref())
+            + env_config.len(),
+    );
     out.extend_from_slice(b"{\"request_id\":");
     push_str(&mut out, &inv.id);
     out.extend_from_slice(b",\"deadline\":");
@@ -682,34 +693,103 @@ impl<'a> Members<'a> {
 
 /// A JSON object's entries in document order, duplicates kept (serde_json's
 /// own map sorts keys, which would make query order depend on names).
+///
+/// Its vector comes from, and goes back to, a per-thread pool (`Pooled`): a
+/// worker decodes its events one after the other, so from the second
+/// invocation on the objects of an event cost no allocation. Allocated and
+/// freed together once per invocation, they made musl's allocator unmap
+/// and map a page again for every invocation.
 #[derive(Debug)]
-pub struct Entries<'a, V>(pub Vec<(Str<'a>, V)>);
+pub struct Entries<'a, V: Pooled>(pub Vec<(Str<'a>, V)>);
 
-impl<V> Default for Entries<'_, V> {
+impl<V: Pooled> Default for Entries<'_, V> {
     fn default() -> Self {
         Entries(Vec::new())
     }
 }
 
-impl<'de: 'a, 'a, V: Deserialize<'de>> Deserialize<'de> for Entries<'a, V> {
+impl<V: Pooled> Drop for Entries<'_, V> {
+    fn drop(&mut self) {
+        V::give(std::mem::take(&mut self.0));
+    }
+}
+
+impl<'de: 'a, 'a, V: Deserialize<'de> + Pooled> Deserialize<'de> for Entries<'a, V> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         struct Vis<V>(std::marker::PhantomData<V>);
-        impl<'de, V: Deserialize<'de>> Visitor<'de> for Vis<V> {
+        impl<'de, V: Deserialize<'de> + Pooled> Visitor<'de> for Vis<V> {
             type Value = Entries<'de, V>;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str("an object")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(8));
+                let mut entries = Entries(V::take());
                 while let Some(entry) = map.next_entry()? {
-                    entries.push(entry);
+                    entries.0.push(entry);
                 }
-                Ok(Entries(entries))
+                Ok(entries)
             }
         }
         d.deserialize_map(Vis(std::marker::PhantomData))
     }
 }
+
+/// The value types of `Entries`, each with its per-thread pool of emptied
+/// vectors. The pool holds them with `'static` lifetimes (they are empty):
+/// one is used for a shorter lifetime as it is (vectors are covariant), and
+/// emptied back into the `'static` type by an in-place `collect`, which
+/// keeps its memory.
+pub trait Pooled: Sized {
+    /// A vector for an object's entries, empty.
+    fn take<'a>() -> Vec<(Str<'a>, Self)>;
+    /// Gives `entries` back, emptied (their strings are dropped).
+    fn give(entries: Vec<(Str<'_>, Self)>);
+}
+
+/// Spare vectors kept per type and thread, and the largest kept.
+const POOL_SPARES: usize = 8;
+const POOL_MAX_ENTRIES: usize = 64;
+
+/// An event's objects (the event, its requestContext, its headers) mostly
+/// have 9 to 16 members.
+const FIRST_ENTRIES: usize = 16;
+
+macro_rules! pooled {
+    ($pool:ident, $value:ty, $static:ty) => {
+        thread_local! {
+            static $pool: std::cell::RefCell<Vec<Vec<(Str<'static>, $static)>>> =
+                const { std::cell::RefCell::new(Vec::new()) };
+        }
+        impl<'x> Pooled for $value {
+            fn take<'a>() -> Vec<(Str<'a>, Self)> {
+                $pool
+                    .with(|pool| pool.borrow_mut().pop())
+                    .unwrap_or_else(|| Vec::with_capacity(FIRST_ENTRIES))
+            }
+            fn give(entries: Vec<(Str<'_>, Self)>) {
+                if entries.capacity() == 0 || entries.capacity() > POOL_MAX_ENTRIES {
+                    return;
+                }
+                let empty: Vec<(Str<'static>, $static)> =
+                    entries.into_iter().filter_map(|_| None).collect();
+                $pool.with(|pool| {
+                    let mut pool = pool.borrow_mut();
+                    if pool.len() < POOL_SPARES {
+                        pool.push(empty);
+                    }
+                });
+            }
+        }
+    };
+}
+
+pooled!(RAW_ENTRIES, &'x RawValue, &'static RawValue);
+pooled!(STR_ENTRIES, Option<Str<'x>>, Option<Str<'static>>);
+pooled!(
+    STRS_ENTRIES,
+    Option<Vec<Str<'x>>>,
+    Option<Vec<Str<'static>>>
+);
 
 pub use crate::json::push_str;
 

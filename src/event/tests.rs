@@ -971,3 +971,23 @@ fn stream_preludes_keep_every_value() {
         json!({"statusCode": 200, "headers": {"content-type": "application/octet-stream", "x-name": "café"}, "cookies": []})
     );
 }
+
+#[test]
+fn entries_reuse_their_vectors_on_the_same_thread() {
+    let first: Members = serde_json::from_str(r#"{"a":1,"b":"x"}"#).unwrap();
+    let (at, room) = (first.0.as_ptr() as usize, first.0.capacity());
+    assert!(room >= 16, "{room}");
+    drop(first);
+    let second: Members = serde_json::from_str(r#"{"c":3}"#).unwrap();
+    assert_eq!(
+        (second.0.as_ptr() as usize, second.0.capacity()),
+        (at, room)
+    );
+    assert_eq!(second.get("c").unwrap().unwrap().get(), "3");
+    assert!(second.get("a").unwrap().is_none());
+    // Two at once: the second gets a vector of its own.
+    let third: Entries<Option<Str>> = serde_json::from_str(r#"{"h":"v"}"#).unwrap();
+    let fourth: Entries<Option<Str>> = serde_json::from_str(r#"{"k":null}"#).unwrap();
+    assert_ne!(third.0.as_ptr(), fourth.0.as_ptr());
+    assert_eq!(third.0.len() + fourth.0.len(), 2);
+}
