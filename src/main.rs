@@ -82,11 +82,7 @@ Environment (default):
 #[cfg_attr(lambda_adapter_dist, optimize(size))]
 fn main() {
     let started = Instant::now();
-    // Counted first: collecting would copy the program's name too.
-    let mut args: Vec<OsString> = match std::env::args_os().len() {
-        0 | 1 => Vec::new(),
-        _ => std::env::args_os().skip(1).collect(),
-    };
+    let mut args: Vec<OsString> = std::env::args_os().skip(1).collect();
     let mut app_pid = None;
     match args.first().and_then(|a| a.to_str()) {
         Some("--help" | "-h") => return print!("{USAGE}"),

@@ -84,9 +84,10 @@ impl Api {
     /// `{base}{path}` as a URI in origin form (the host goes in `Host`):
     /// without a base path, a static one is used as it is.
     pub fn uri(&self, path: &'static str) -> Result<Uri, Fault> {
-        match self.base.is_empty() {
-            true => Ok(Uri::from_static(path)),
-            false => self.uri_of(path.to_owned()),
+        if self.base.is_empty() {
+            Ok(Uri::from_static(path))
+        } else {
+            self.uri_of(path.to_owned())
         }
     }
 

@@ -779,6 +779,16 @@ fn only_the_adapters_variables_are_taken_from_the_block() {
         (b"PORT", b"1"),
     ];
     assert_eq!(found, want);
+    // Every name the adapter reads is found (`ours_in` rules names out by
+    // their first byte).
+    for name in NAMES
+        .iter()
+        .chain(&["AWS_LWA_X", "AWS_LAMBDA_X", "RUST_LOG"])
+    {
+        let block = format!("PATH=/bin\0{name}=v\0");
+        let found: Vec<_> = ours_in(block.as_bytes()).map(|(k, _)| &block[k]).collect();
+        assert_eq!(found, [*name]);
+    }
     // The block's last entry may lack its NUL.
     let found: Vec<_> = ours_in(b"PORT=8\0HOST=x").collect();
     assert_eq!(found, [(0..4, 5..6), (7..11, 12..13)]);
