@@ -26,6 +26,7 @@ use crate::app::{AppRequest, AppResponse};
 use crate::config::Config;
 use crate::error::Error;
 use crate::invocation::Invocation;
+use crate::json::push_decimal;
 
 /// Where an event came from, which decides the shape of the answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -420,7 +421,7 @@ fn lambda_context(inv: &Invocation, env_config: &str) -> Vec<u8> {
     out.extend_from_slice(b"{\"request_id\":");
     push_str(&mut out, &inv.id);
     out.extend_from_slice(b",\"deadline\":");
-    out.extend_from_slice(inv.deadline_ms.unwrap_or(0).to_string().as_bytes());
+    push_decimal(&mut out, inv.deadline_ms.unwrap_or(0));
     out.extend_from_slice(b",\"invoked_function_arn\":");
     push_str(&mut out, &inv.function_arn);
     out.extend_from_slice(b",\"xray_trace_id\":");
@@ -813,7 +814,7 @@ pub fn header_text(value: &HeaderValue) -> Cow<'_, str> {
 /// Writes `"statusCode":N,` for the response shapes.
 fn push_status(out: &mut Vec<u8>, status: u16) {
     out.extend_from_slice(b"{\"statusCode\":");
-    out.extend_from_slice(status.to_string().as_bytes());
+    push_decimal(out, status.into());
 }
 
 /// Response headers grouped by name, lower-case, in the app's order;
