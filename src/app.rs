@@ -48,10 +48,11 @@ impl App {
     /// connection is closed after `max_idle` (zero: a new connection for
     /// every request).
     pub fn new(url: &str, max_idle: Duration) -> App {
-        let (host, port) = host_port(url);
+        let authority = authority(url);
+        let (host, port) = host_port(authority);
         App {
             conn: Conn::new(host, port, MAX_HEAD, Some(max_idle)),
-            host: HeaderValue::from_str(authority(url)).expect("BUG: config checked the authority"),
+            host: HeaderValue::from_str(authority).expect("BUG: config checked the authority"),
         }
     }
 
@@ -91,7 +92,7 @@ impl App {
 
     /// Whether `url` (`http://host:port/...`) is this app's address.
     pub fn serves(&self, url: &str) -> bool {
-        self.conn.is_for(host_port(url))
+        self.conn.is_for(host_port(authority(url)))
     }
 
     /// Drops the connection (after a snapshot restore, it is dead).

@@ -72,8 +72,8 @@ pub struct Api {
 impl Api {
     /// `base` is `http://host:port[/base]`, as config checked it.
     pub fn new(base: &str) -> Api {
-        let (host, port) = host_port(base);
         let authority = authority(base);
+        let (host, port) = host_port(authority);
         Api {
             conn: Conn::new(host, port, MAX_HEAD, None),
             base: base["http://".len() + authority.len()..].to_owned(),

@@ -129,10 +129,9 @@ pub struct Conn {
     read_timeout: Option<Duration>,
 }
 
-/// The host and port of an `http://host:port[/path]` URL that config
-/// checked (an IPv6 host without its brackets).
-pub fn host_port(url: &str) -> (&str, u16) {
-    let authority = authority(url);
+/// The host and port of a `host:port` that config checked (an IPv6 host
+/// without its brackets).
+pub fn host_port(authority: &str) -> (&str, u16) {
     // The port is after the last `:`, unless that is inside `[...]`.
     let (host, port) = match authority.bytes().rposition(|b| b == b':') {
         Some(i) if !authority.ends_with(']') => (&authority[..i], authority[i + 1..].parse().ok()),
