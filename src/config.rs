@@ -211,7 +211,7 @@ impl Logging {
             LevelFilter::Error | LevelFilter::Off => level,
             _ => LevelFilter::Warn,
         };
-        let mut filter = String::new();
+        let mut kept = String::new();
         for directive in named {
             // env_logger prints its own complaint about an invalid directive,
             // which would be the one line that is not JSON: check them here.
@@ -224,10 +224,10 @@ impl Logging {
                 None => true,
             };
             if valid && directive.matches('=').count() < 2 {
-                if !filter.is_empty() {
-                    filter.push(',');
+                if !kept.is_empty() {
+                    kept.push(',');
                 }
-                filter.push_str(directive);
+                kept.push_str(directive);
             } else {
                 warnings.push(format!(
                     "RUST_LOG: ignoring {directive:?}, not a level, a crate or crate=level"
@@ -237,7 +237,7 @@ impl Logging {
         Logging {
             level,
             others,
-            named: filter,
+            named: kept,
             json,
             warnings,
         }
